@@ -1,0 +1,185 @@
+"""The connection pool: its lifecycle, time limits and what an outage looks like to the routes.
+
+`databases` owns the pool (aiomysql underneath). The pool opens connections on demand
+(minsize=0), so the backend starts while the database is down and reconnects by itself.
+Every use of a connection is bounded by DB_QUERY_TIMEOUT; a connection that failed in any way
+that may leave it half-used is closed instead of going back to the pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiomysql
+import databases
+from databases.core import Connection
+from pymysql.constants import CLIENT
+from pymysql.err import (
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    MySQLError,
+    OperationalError,
+    ProgrammingError,
+)
+from quart import current_app
+
+from backend.lib.problems import ApiProblem, DatabaseUnavailable
+from backend.settings import Settings
+
+logger = logging.getLogger("backend.db")
+
+# Server-maintained DATETIME values (DEFAULT / ON UPDATE CURRENT_TIMESTAMP) follow the session
+# time zone, so every connection runs in UTC whatever the server's own zone is.
+SESSION_INIT = "SET time_zone = '+00:00'"
+POOL_RECYCLE_SECONDS = 3600
+
+# Errors about one statement (or the request), after which the connection itself stays usable.
+_STATEMENT_ERRORS = (IntegrityError, ProgrammingError, DataError, ApiProblem)
+# Errors meaning the server is gone, unreachable or not answering.
+_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, InternalError, OSError, EOFError)
+ER_NO_SUCH_TABLE = 1146
+
+
+def connect_kwargs(settings: Settings) -> dict[str, Any]:
+    """aiomysql connection options shared by the pool and the migration runner."""
+    return {
+        "connect_timeout": settings.db_connect_timeout,
+        "init_command": SESSION_INIT,
+        "charset": "utf8mb4",
+        # UPDATE reports matched rows, not changed rows, so "no such user" is told apart from
+        # "nothing to change" without another query.
+        "client_flag": CLIENT.FOUND_ROWS,
+    }
+
+
+def describe_error(error: BaseException) -> str:
+    if isinstance(error, MySQLError) and len(error.args) >= 2:
+        return f"({error.args[0]}) {error.args[1]}"
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    return str(error) or type(error).__name__
+
+
+class Database:
+    """The application's pool plus the rules for using it."""
+
+    def __init__(self, settings: Settings) -> None:
+        location = settings.database
+        self.location = location
+        self.query_timeout = settings.db_query_timeout
+        self.pool_size = settings.db_pool_size
+        self._database = databases.Database(
+            location.url,
+            minsize=0,
+            maxsize=settings.db_pool_size,
+            pool_recycle=POOL_RECYCLE_SECONDS,
+            **connect_kwargs(settings),
+        )
+
+    async def connect(self) -> None:
+        # With minsize=0 this creates the pool without opening a connection: never fails for
+        # a server that is down.
+        await self._database.connect()
+
+    async def disconnect(self) -> None:
+        await self._database.disconnect()
+
+    @property
+    def _pool(self) -> aiomysql.Pool | None:
+        # `databases` keeps the aiomysql pool private; it is only read for the pool figures.
+        return getattr(self._database._backend, "_pool", None)
+
+    def pool_stats(self) -> dict[str, int]:
+        pool = self._pool
+        if pool is None:
+            return {"size": 0, "free": 0, "in_use": 0, "max": self.pool_size}
+        return {
+            "size": pool.size,
+            "free": pool.freesize,
+            "in_use": pool.size - pool.freesize,
+            "max": pool.maxsize,
+        }
+
+    @asynccontextmanager
+    async def connection(self, limit: float | None = None) -> AsyncIterator[Connection]:
+        """A pooled connection for one piece of work, bounded in time.
+
+        Raises DatabaseUnavailable (503) when the server is down, unreachable, slow, or the
+        schema is missing. Statement errors (duplicate key, ...) pass through unchanged.
+        """
+        limit = self.query_timeout if limit is None else limit
+        try:
+            async with asyncio.timeout(limit), self._database.connection() as connection:
+                try:
+                    yield connection
+                except BaseException as error:
+                    if not isinstance(error, _STATEMENT_ERRORS):
+                        _discard(connection)
+                    raise
+        except TimeoutError as error:
+            logger.warning("database did not answer within %.1f s", limit)
+            raise DatabaseUnavailable(
+                f"the database did not answer within {limit:g} s; try again shortly"
+            ) from error
+        except ProgrammingError as error:
+            if error.args and error.args[0] == ER_NO_SUCH_TABLE:
+                logger.error("database schema is missing: %s", describe_error(error))
+                raise DatabaseUnavailable(
+                    "the database schema is not in place yet; run `backend migrate`"
+                ) from error
+            raise
+        except _UNAVAILABLE_ERRORS as error:
+            logger.warning("database unavailable: %s", describe_error(error))
+            raise DatabaseUnavailable(
+                "the database is not reachable right now; try again shortly"
+            ) from error
+
+    async def ping(self, limit: float) -> float:
+        """Run SELECT 1 within `limit` seconds and return how long it took."""
+        started = time.perf_counter()
+        async with (
+            self.connection(limit) as connection,
+            connection.raw_connection.cursor() as cursor,
+        ):
+            await cursor.execute("SELECT 1")
+            await cursor.fetchone()
+        return time.perf_counter() - started
+
+
+def get_database() -> Database:
+    """The pool of the app serving the current request."""
+    return current_app.extensions["database"]
+
+
+def _discard(connection: Connection) -> None:
+    """Close the driver connection so the pool drops it instead of reusing a broken one."""
+    try:
+        raw = connection.raw_connection
+    except AssertionError:  # never acquired
+        return
+    if raw is not None and not raw.closed:
+        raw.close()
+
+
+async def open_connection(settings: Settings) -> aiomysql.Connection:
+    """One connection outside the pool, for the migration runner."""
+    location = settings.database
+    return await asyncio.wait_for(
+        aiomysql.connect(
+            host=location.host,
+            port=location.port,
+            user=location.user,
+            password=location.password,
+            db=location.name,
+            autocommit=True,
+            **connect_kwargs(settings),
+        ),
+        timeout=settings.db_connect_timeout + settings.db_query_timeout,
+    )

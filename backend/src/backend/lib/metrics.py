@@ -1,0 +1,111 @@
+"""Prometheus metrics, correct with several Hypercorn workers.
+
+With PROMETHEUS_MULTIPROC_DIR set (as `backend serve` does) every worker writes its values to
+files there and /metrics adds them up, whichever worker answers the scrape. The variable must
+be set before prometheus_client is imported, which is why this module is only imported by the
+app factory.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from typing import TYPE_CHECKING
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as prometheus_multiprocess
+
+from backend import __version__
+
+if TYPE_CHECKING:
+    from backend.lib.db import Database
+
+MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED_ROUTE = "<unmatched>"
+
+REQUESTS = Counter(
+    "backend_http_requests_total",
+    "HTTP requests answered, by method, route template and status.",
+    ["method", "route", "status"],
+)
+REQUEST_DURATION = Histogram(
+    "backend_http_request_duration_seconds",
+    "Time to answer an HTTP request, by method, route template and status.",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+IN_FLIGHT = Gauge(
+    "backend_http_requests_in_flight",
+    "HTTP requests being answered right now.",
+    multiprocess_mode="livesum",
+)
+DB_POOL_CONNECTIONS = Gauge(
+    "backend_db_pool_connections",
+    "Database connections held by the pools, by state (in_use or free).",
+    ["state"],
+    multiprocess_mode="livesum",
+)
+DB_POOL_MAX = Gauge(
+    "backend_db_pool_max_connections",
+    "Upper bound of the database pools (DB_POOL_SIZE per worker).",
+    multiprocess_mode="livesum",
+)
+DB_UNAVAILABLE = Counter(
+    "backend_db_unavailable_total",
+    "Requests answered 503 because the database was down, slow or not migrated.",
+)
+BUILD_INFO = Gauge(
+    "backend_build_info",
+    "Always 1; the labels tell the version running.",
+    ["version", "python"],
+    multiprocess_mode="max",
+)
+BUILD_INFO.labels(version=__version__, python=platform.python_version()).set(1)
+
+_POOL_IN_USE = DB_POOL_CONNECTIONS.labels(state="in_use")
+_POOL_FREE = DB_POOL_CONNECTIONS.labels(state="free")
+
+# Label children are cached: looking them up through .labels() on every request costs more
+# than the observation itself.
+_children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    key = (method if method in KNOWN_METHODS else "OTHER", route, str(status))
+    children = _children.get(key)
+    if children is None:
+        children = (REQUESTS.labels(*key), REQUEST_DURATION.labels(*key))
+        _children[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
+
+
+def record_pool(database: Database) -> None:
+    stats = database.pool_stats()
+    _POOL_IN_USE.set(stats["in_use"])
+    _POOL_FREE.set(stats["free"])
+    DB_POOL_MAX.set(stats["max"])
+
+
+def render() -> tuple[bytes, str]:
+    if MULTIPROCESS:
+        registry = CollectorRegistry()
+        prometheus_multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def forget_this_process() -> None:
+    """Drop this worker's live gauges (in-flight, pool) when it stops."""
+    if MULTIPROCESS:
+        prometheus_multiprocess.mark_process_dead(os.getpid())

@@ -1,0 +1,137 @@
+"""`backend serve` and `backend healthcheck` as processes: workers, metrics, shutdown."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from backend.testing import BackendProcess, MySQLServer, free_port, wait_until
+
+
+def metric_samples(text: str) -> dict[str, float]:
+    return {
+        name: float(value)
+        for name, value in (
+            line.rsplit(" ", 1) for line in text.splitlines() if line and line[0] != "#"
+        )
+    }
+
+
+def pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is gone for our purposes only once reaped; its parent reaps it on exit.
+    return True
+
+
+def test_single_worker_runs_in_one_process_and_exits_cleanly_on_sigterm(
+    backend_factory: Callable[..., BackendProcess],
+) -> None:
+    backend = backend_factory().start()
+
+    assert backend.children() == []
+    assert backend.stop() == 0
+
+
+def test_several_workers_share_metrics_and_leave_no_process_behind(
+    backend_factory: Callable[..., BackendProcess], tmp_path: Path
+) -> None:
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_4242.db").write_bytes(b"left by an earlier run")
+    backend = backend_factory(
+        BACKEND_WORKERS="2", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)
+    ).start()
+    workers = wait_until(lambda: len(backend.children()) == 2 and backend.children(), 10, "2")
+
+    assert not (metrics_dir / "counter_4242.db").exists()
+    requests = 30
+    for _ in range(requests):
+        # A new connection each time, so both workers get some of them.
+        assert httpx.get(f"{backend.url}/livez", headers={"Connection": "close"}).is_success
+    # Every worker writes its own file; the scrape adds them up, whoever answers it.
+    written_by = {path.stem.rsplit("_", 1)[1] for path in metrics_dir.glob("counter_*.db")}
+    assert written_by <= {str(pid) for pid in workers}
+    samples = metric_samples(httpx.get(f"{backend.url}/metrics").text)
+    assert samples['backend_http_requests_total{method="GET",route="/livez",status="200"}'] == (
+        requests
+    )
+    assert samples["backend_db_pool_max_connections"] == 20  # 10 per worker
+    build = [name for name in samples if name.startswith("backend_build_info{")]
+    assert len(build) == 1
+
+    assert backend.stop() == 0
+    for pid in workers:
+        assert not pid_exists(pid), f"worker {pid} outlived the server"
+
+
+def test_sigterm_lets_an_in_flight_request_finish(
+    mysql_server: MySQLServer, backend_factory: Callable[..., BackendProcess]
+) -> None:
+    backend = backend_factory(DB_QUERY_TIMEOUT="2").start()
+    outcome: dict[str, object] = {}
+
+    def slow_request() -> None:
+        try:
+            outcome["status"] = httpx.get(f"{backend.url}/api/v1/users", timeout=30).status_code
+        except httpx.HTTPError as error:
+            outcome["error"] = error
+
+    mysql_server.pause()  # the request now waits for the database
+    try:
+        thread = threading.Thread(target=slow_request)
+        thread.start()
+        wait_until(
+            lambda: metric_samples(httpx.get(f"{backend.url}/metrics").text).get(
+                "backend_http_requests_in_flight", 0
+            )
+            >= 2,  # the slow request and this scrape
+            10,
+            "the request to be in flight",
+        )
+        backend.process.send_signal(signal.SIGTERM)
+        thread.join(30)
+    finally:
+        mysql_server.resume()
+
+    assert outcome == {"status": 503}  # answered (after its time limit), not cut off
+    assert backend.process.wait(30) == 0
+
+
+def test_reload_mode_serves_and_stops_cleanly(
+    backend_factory: Callable[..., BackendProcess],
+) -> None:
+    backend = backend_factory(BACKEND_RELOAD="true").start()
+    [worker] = wait_until(lambda: backend.children(), 10, "the reloader's worker")
+
+    assert httpx.get(f"{backend.url}/healthz").status_code == 200
+    assert backend.stop() == 0
+    assert not pid_exists(worker)
+
+
+def run_healthcheck(port: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli", "healthcheck"],
+        env={"PATH": "/usr/bin:/bin", "BACKEND_PORT": str(port)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_healthcheck_command(live_backend_process: BackendProcess) -> None:
+    started = time.monotonic()
+    assert run_healthcheck(live_backend_process.port).returncode == 0
+    assert run_healthcheck(free_port()).returncode == 1
+    assert time.monotonic() - started < 20

@@ -1,0 +1,1 @@
+"""Users web UI."""

@@ -1,0 +1,47 @@
+"""Typed configuration, read from FRONTEND_* environment variables."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting of the web UI, with the default used when its variable is unset."""
+
+    model_config = SettingsConfigDict(env_prefix="FRONTEND_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address the pages and metrics listen on.")
+    port: int = Field(8000, ge=0, le=65535, description="Port of the web pages.")
+    metrics_port: int = Field(8001, ge=0, le=65535, description="Port of /metrics only.")
+    backend_url: str = Field("http://127.0.0.1:8080", description="Base URL of the users API.")
+    backend_timeout: float = Field(
+        5.0, gt=0, le=30, description="Time budget in seconds for one backend call, retry included."
+    )
+    secret_key: SecretStr | None = Field(
+        None, description="Signs the session cookie; random per start in development."
+    )
+    env: Literal["development", "production"] = "development"
+    workers: int = Field(1, ge=1, description="Hypercorn worker processes.")
+    reload: bool = Field(False, description="Restart on code changes, reload templates (dev).")
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+
+    @field_validator("log_level", "env", mode="before")
+    @classmethod
+    def _lowercase(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _require_secret_in_production(self) -> Settings:
+        if self.secret_key is None or not self.secret_key.get_secret_value():
+            if self.env == "production":
+                raise ValueError("FRONTEND_SECRET_KEY is required when FRONTEND_ENV=production")
+            # A fresh key per start: sessions (and their CSRF tokens) do not survive a restart,
+            # which is fine in development.
+            self.secret_key = SecretStr(secrets.token_urlsafe(32))
+        if self.metrics_port == self.port and self.port != 0:
+            raise ValueError("FRONTEND_METRICS_PORT must differ from FRONTEND_PORT")
+        return self

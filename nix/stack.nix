@@ -1,0 +1,38 @@
+# `nix run`: MySQL 8.4, backend and frontend under process-compose, via the checkout's stack-up.
+{
+  pkgs,
+  backend,
+  frontend,
+  stack-scripts,
+}:
+pkgs.writeShellApplication {
+  name = "users-stack";
+  # What scripts/stack-up, process-compose.yaml and the scripts it runs find on PATH.
+  runtimeInputs = [
+    backend
+    frontend
+    stack-scripts
+    pkgs.mysql84
+    pkgs.process-compose
+    pkgs.bash
+    pkgs.coreutils
+    pkgs.gnugrep
+  ];
+  text = ''
+    # Data stays in the checkout's .data/, as without Nix, so start from the enclosing checkout.
+    root=$PWD
+    until [ -x "$root/scripts/stack-up" ] && [ -f "$root/process-compose.yaml" ]; do
+      if [ "$root" = / ]; then
+        echo "users-stack: start it from a checkout of the project (no scripts/stack-up above $PWD)" >&2
+        exit 1
+      fi
+      root=$(dirname "$root")
+    done
+    cd "$root"
+    exec ./scripts/stack-up "$@"
+  '';
+  meta = {
+    description = "Start MySQL 8.4, the users backend and frontend with process-compose";
+    mainProgram = "users-stack";
+  };
+}
