@@ -6,12 +6,11 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 import pytest_asyncio
-from quart import Quart
-from quart.typing import TestClientProtocol as Client
-
 from backend.app import create_app
 from backend.settings import Settings
 from backend.testing import *  # noqa: F403
+from quart import Quart
+from quart.typing import TestClientProtocol as Client
 
 _names = itertools.count()
 

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-
 from backend.testing import BackendProcess, MySQLServer, wait_until
 
 QUERY_TIMEOUT = 3.0  # DB_QUERY_TIMEOUT's default

@@ -10,7 +10,7 @@ from quart.typing import TestClientProtocol as Client
 DEPRECATION = "@1767225600"
 
 
-def assert_deprecated(response, successor: str) -> None:  # noqa: ANN001 - a test response
+def assert_deprecated(response, successor: str) -> None:
     assert response.headers["Deprecation"] == DEPRECATION
     assert response.headers["Link"] == f'<{successor}>; rel="successor-version"'
 

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import aiomysql
-
 from backend.migrations import apply_migrations, available_migrations
 from backend.testing import MySQLServer, free_port
 

@@ -1,23 +1,44 @@
 # shellcheck shell=bash
-# Defaults shared by the stack scripts; every value can be overridden from the environment or .env.
+# Environment shared by the stack scripts: the project's .env, tool paths and every default.
+# Values already in the environment are kept, except that .env wins, as in process-compose.
+
+STACK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# process-compose reads .env from the directory it starts in; the scripts read the same file.
+# PC_DISABLE_DOTENV=1 turns both off (the end-to-end tests use it to stay on their own ports).
+if [ -z "${PC_DISABLE_DOTENV:-}" ] && [ -f "$STACK_ROOT/.env" ]; then
+  set -a
+  # shellcheck source=/dev/null
+  source "$STACK_ROOT/.env"
+  set +a
+fi
+
+# Without Nix, `make bootstrap` puts the services in .venv and process-compose in bin/.
+# In `nix develop` and `nix run` the tools are already on PATH (USERS_STACK_NO_VENV=1).
+if [ -z "${USERS_STACK_NO_VENV:-}" ]; then
+  PATH="$STACK_ROOT/.venv/bin:$STACK_ROOT/bin:$PATH"
+fi
+# Debian keeps mysqld in /usr/sbin, which is not on a normal user's PATH; appended, so tools that
+# Nix puts on PATH still win.
+PATH="$PATH:/usr/sbin:/usr/local/sbin"
+export PATH
 
 : "${DB_HOST:=127.0.0.1}"
 : "${DB_PORT:=3306}"
 : "${DB_NAME:=users}"
 : "${DB_USER:=users_app}"
 : "${DB_PASSWORD:=users_dev_password}" # development only: set a real secret anywhere else
-: "${MYSQL_DATA_DIR:=.data/mysql}"
+: "${MYSQL_DATA_DIR:=$STACK_ROOT/.data/mysql}"
 # Unix socket paths longer than ~100 characters fail, so the socket lives in a short directory.
 : "${MYSQL_SOCKET:=${TMPDIR:-/tmp}/users-mysql-${DB_PORT}.sock}"
+# Every process's output, one file (process-compose.yaml writes it; `make logs` follows it).
+: "${STACK_LOG_FILE:=$STACK_ROOT/.data/stack.log}"
 
 MYSQL_DATA_DIR=$(realpath -m "$MYSQL_DATA_DIR")
-export DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD MYSQL_DATA_DIR MYSQL_SOCKET
+STACK_LOG_FILE=$(realpath -m "$STACK_LOG_FILE")
+export DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD MYSQL_DATA_DIR MYSQL_SOCKET STACK_LOG_FILE
 
-# Debian keeps mysqld in /usr/sbin, which is not on a normal user's PATH; appended, so tools that
-# Nix puts on PATH still win.
-PATH="$PATH:/usr/sbin:/usr/local/sbin"
-
-# The MySQL client: MariaDB ships it as `mariadb` (with a `mysql` alias), MySQL as `mysql`.
+# The MySQL client as root over the socket: MariaDB calls it `mariadb`, MySQL `mysql`.
 mysql_client() {
   local client
   client=$(command -v mariadb || command -v mysql) || {

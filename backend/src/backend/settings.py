@@ -70,8 +70,9 @@ class Settings(BaseSettings):
         return data
 
     @model_validator(mode="after")
-    def _refuse_dev_password_in_production(self) -> Settings:
-        if self.backend_env == "production" and self.database.password == DEV_DB_PASSWORD:
+    def _check_database(self) -> Settings:
+        location = self.database  # parses DATABASE_URL now, so a bad one fails at start-up
+        if self.backend_env == "production" and location.password == DEV_DB_PASSWORD:
             raise ValueError(
                 "BACKEND_ENV=production needs a real DB_PASSWORD (or DATABASE_URL), "
                 "not the development default"

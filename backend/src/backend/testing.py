@@ -276,12 +276,15 @@ class BackendProcess:
                 }
             )
             with self.log_path.open("ab") as log:
+                # A process group of its own, as under a process supervisor: tests may signal
+                # the whole group without reaching the test runner.
                 self.process = subprocess.Popen(
                     [sys.executable, "-m", "backend.cli", "serve"],
                     env=env,
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
+                    start_new_session=True,
                 )
             try:
                 wait_until(
@@ -304,7 +307,8 @@ class BackendProcess:
 
     def get_status(self, path: str, timeout: float = 2.0) -> int | None:
         try:
-            with urllib.request.urlopen(self.url + path, timeout=timeout) as response:
+            url = self.url + path  # always http://127.0.0.1:<port>/...
+            with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
                 return response.status
         except urllib.error.HTTPError as error:
             return error.code
@@ -312,7 +316,7 @@ class BackendProcess:
             return None
 
     def children(self) -> list[int]:
-        """Process ids of the direct children (Hypercorn workers), read from /proc."""
+        """Process ids of the direct children, read from /proc."""
         if self.process is None:
             return []
         found = []
@@ -323,6 +327,15 @@ class BackendProcess:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
                 if int(fields[1]) == self.process.pid:
                     found.append(int(entry.name))
+        return found
+
+    def workers(self) -> list[int]:
+        """The children that are Hypercorn workers (not multiprocessing's resource tracker)."""
+        found = []
+        for pid in self.children():
+            with contextlib.suppress(OSError):
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    found.append(pid)
         return found
 
     def stop(self, timeout: float = 30.0) -> int | None:
