@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import multiprocessing
 import os
 import shutil
 import sys
@@ -107,6 +108,10 @@ def serve(settings: Settings) -> int:
     try:
         return run(config)
     finally:
+        # Hypercorn returns once the first worker has stopped; the others may still be
+        # finishing requests (and writing metrics) for up to the graceful timeout.
+        for worker in multiprocessing.active_children():
+            worker.join()
         if owned and metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
 

@@ -31,7 +31,12 @@ def register_request_hooks(app: Quart, *, access_log: bool, collect_metrics: boo
         rule = request.url_rule
         route = rule.rule if rule is not None else metrics.UNMATCHED_ROUTE
         if collect_metrics:
-            metrics.observe_request(request.method, route, response.status_code, elapsed)
+            try:
+                metrics.observe_request(request.method, route, response.status_code, elapsed)
+            except OSError:
+                # Metrics are never worth failing a request over (e.g. a metrics directory
+                # removed underneath a worker that is shutting down).
+                access_logger.warning("could not record request metrics", exc_info=True)
         if access_log:
             access_logger.info(
                 "%s %s %s",

@@ -1,0 +1,200 @@
+"""The whole stack, started by scripts/stack-up under process-compose, for the end-to-end tests.
+
+Each stack gets free loopback ports, a temporary data directory, its own process-compose
+socket and no .env (PC_DISABLE_DOTENV=1), so it never collides with a stack you are running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from backend.testing import free_port, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+LONG_RUNNING = ("mysql", "backend", "frontend")
+ONE_SHOT = ("mysql-setup", "backend-migrate")
+# Only these variables of the test runner's environment reach the stack.
+PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "USERS_STACK_NO_VENV")
+
+# (what, seconds) for every start, printed at the end of the run.
+start_times: list[tuple[str, float]] = []
+
+
+def process_compose() -> str:
+    found = shutil.which("process-compose") or str(ROOT / "bin" / "process-compose")
+    if not Path(found).exists():
+        pytest.fail("process-compose is not installed: run 'make bootstrap' (or use nix develop)")
+    return found
+
+
+class Stack:
+    """One stack: MySQL/MariaDB, backend and frontend, supervised by process-compose."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.data_dir = workdir / "data"
+        self.log_file = workdir / "stack.log"
+        # Unix socket paths must stay short: keep them in a short directory of their own.
+        self._socket_dir = Path(tempfile.mkdtemp(prefix="stack-", dir="/tmp"))
+        self.ports = {
+            name: free_port() for name in ("DB_PORT", "BACKEND_PORT", "FRONTEND_PORT", "METRICS")
+        }
+        self.env = {key: os.environ[key] for key in PASSED_THROUGH if key in os.environ}
+        self.env.update(
+            {
+                "PC_DISABLE_DOTENV": "1",
+                "PC_SOCKET_PATH": str(self._socket_dir / "pc.sock"),
+                "MYSQL_DATA_DIR": str(self.data_dir),
+                "MYSQL_SOCKET": str(self._socket_dir / "mysqld.sock"),
+                "STACK_LOG_FILE": str(self.log_file),
+                "DB_PORT": str(self.ports["DB_PORT"]),
+                "DB_PASSWORD": f"e2e_{secrets.token_hex(8)}",
+                "BACKEND_PORT": str(self.ports["BACKEND_PORT"]),
+                "FRONTEND_PORT": str(self.ports["FRONTEND_PORT"]),
+                "FRONTEND_METRICS_PORT": str(self.ports["METRICS"]),
+                "FRONTEND_BACKEND_URL": f"http://127.0.0.1:{self.ports['BACKEND_PORT']}",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+        self.seen_pids: set[int] = set()
+
+    @property
+    def backend_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['BACKEND_PORT']}"
+
+    @property
+    def frontend_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['FRONTEND_PORT']}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['METRICS']}"
+
+    def up(self, label: str, **extra_env: str) -> float:
+        """Start the stack and wait until every process is ready; returns the seconds it took."""
+        started = time.monotonic()
+        with (self.workdir / "process-compose.out").open("ab") as out:
+            self.process = subprocess.Popen(
+                [str(ROOT / "scripts" / "stack-up"), "--tui=false"],
+                cwd=ROOT,
+                env={**self.env, **extra_env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        try:
+            wait_until(self.all_ready, 120, "every process of the stack to be ready", 0.1)
+        except TimeoutError:
+            self.kill()
+            tail = self.log_tail()
+            raise AssertionError(f"stack not ready; its log ends with:\n{tail}") from None
+        elapsed = time.monotonic() - started
+        start_times.append((label, elapsed))
+        self.seen_pids |= self.tree_pids()
+        return elapsed
+
+    def processes(self) -> dict[str, dict]:
+        """process-compose's own view (`process list`), through its Unix socket."""
+        result = subprocess.run(
+            [process_compose(), "process", "list", "--output", "json"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10,
+        )
+        if result.returncode != 0:
+            return {}
+        return {entry["name"]: entry for entry in json.loads(result.stdout)}
+
+    def all_ready(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise AssertionError(f"process-compose exited early:\n{self.log_tail()}")
+        states = self.processes()
+        return (
+            bool(states)
+            and all(states.get(name, {}).get("is_ready") == "Ready" for name in LONG_RUNNING)
+            and all(states.get(name, {}).get("status") == "Completed" for name in ONE_SHOT)
+        )
+
+    def pid_of(self, name: str) -> int:
+        return int(self.processes()[name]["pid"])
+
+    def tree_pids(self) -> set[int]:
+        """process-compose and every process below it."""
+        assert self.process is not None
+        children: dict[int, list[int]] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                    children.setdefault(parent, []).append(int(entry.name))
+        found, todo = set(), [self.process.pid]
+        while todo:
+            pid = todo.pop()
+            found.add(pid)
+            todo.extend(children.get(pid, []))
+        return found
+
+    def down(self) -> None:
+        """`process-compose down`, as `make down` does."""
+        subprocess.run(
+            [process_compose(), "down"], env=self.env, capture_output=True, check=True, timeout=60
+        )
+        self.wait_exit()
+
+    def signal(self, signum: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(signum)
+        self.wait_exit()
+
+    def wait_exit(self, timeout: float = 90) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout)
+
+    def leftovers(self) -> list[str]:
+        """Processes of this stack still alive (zombies excluded), as 'pid command' lines."""
+        alive = []
+        for pid in sorted(self.seen_pids):
+            with contextlib.suppress(OSError, IndexError):
+                state = (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1]).split()[0]
+                if state != "Z":
+                    command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+                    alive.append(f"{pid} {command.decode(errors='replace')}")
+        return alive
+
+    def kill(self) -> None:
+        """Last resort for a failed test: stop every process this stack started."""
+        for pid in self.seen_pids | (self.tree_pids() if self.process else set()):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if self.process is not None:
+            self.process.wait(10)
+
+    def log_tail(self, lines: int = 40) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        return "(no log)"
+
+    def log_text(self) -> str:
+        return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+
+    def cleanup(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(Exception):
+                self.down()
+        if self.process is not None and self.process.poll() is None:
+            self.kill()
+        shutil.rmtree(self._socket_dir, ignore_errors=True)

@@ -1,0 +1,78 @@
+"""Static checks of the stack's configuration: process-compose.yaml and .env.example."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from backend.settings import Settings as BackendSettings
+from frontend.settings import Settings as FrontendSettings
+from running_stack import ROOT, process_compose
+
+ENV_EXAMPLE = (ROOT / ".env.example").read_text()
+
+
+def dry_run(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [process_compose(), "up", "--dry-run", "--config", str(config)],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "PC_DISABLE_DOTENV": "1", "HOME": str(config.parent)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+
+
+def test_process_compose_yaml_is_valid() -> None:
+    result = dry_run(ROOT / "process-compose.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_process_compose_yaml_is_strict(tmp_path: Path) -> None:
+    config = yaml.safe_load((ROOT / "process-compose.yaml").read_text())
+    assert config["version"] == "0.5"
+    assert config["is_strict"] is True
+    config["processes"]["backend"]["no_such_key"] = True
+    broken = tmp_path / "process-compose.yaml"
+    broken.write_text(yaml.safe_dump(config))
+    assert dry_run(broken).returncode != 0
+
+
+def test_processes_start_in_dependency_order() -> None:
+    processes = yaml.safe_load((ROOT / "process-compose.yaml").read_text())["processes"]
+    assert processes["mysql-setup"]["depends_on"] == {"mysql": {"condition": "process_healthy"}}
+    assert processes["backend-migrate"]["depends_on"] == {
+        "mysql-setup": {"condition": "process_completed_successfully"}
+    }
+    assert processes["backend"]["depends_on"] == {
+        "backend-migrate": {"condition": "process_completed_successfully"}
+    }
+    assert processes["frontend"]["depends_on"] == {"backend": {"condition": "process_healthy"}}
+    # A backend outage must not restart the frontend: its liveness probe is /livez.
+    assert processes["frontend"]["liveness_probe"]["http_get"]["path"] == "/livez"
+    for name in ("mysql", "backend", "frontend"):
+        assert processes[name]["availability"]["restart"] == "on_failure"
+    # Every command execs, so process-compose signals the real process, not a shell.
+    for name, process in processes.items():
+        assert process["command"].startswith("exec "), name
+
+
+def documented_variables() -> set[str]:
+    return set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", ENV_EXAMPLE, flags=re.MULTILINE))
+
+
+@pytest.mark.parametrize(
+    "variable",
+    sorted(
+        {name.upper() for name in BackendSettings.model_fields}
+        | {f"FRONTEND_{name.upper()}" for name in FrontendSettings.model_fields}
+        # The stack scripts' defaults: `: "${NAME:=value}"` in scripts/lib/env.sh.
+        | set(re.findall(r"\$\{([A-Z][A-Z0-9_]+):=", (ROOT / "scripts/lib/env.sh").read_text()))
+    ),
+)
+def test_every_setting_is_documented_in_env_example(variable: str) -> None:
+    assert variable in documented_variables()
