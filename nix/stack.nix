@@ -29,6 +29,8 @@ pkgs.writeShellApplication {
       root=$(dirname "$root")
     done
     cd "$root"
+    # Tools come from this app's PATH, never from a .venv left in the checkout.
+    export USERS_STACK_NO_VENV=1
     exec ./scripts/stack-up "$@"
   '';
   meta = {

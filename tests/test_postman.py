@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -61,6 +62,8 @@ def run_collection(base_url: str) -> subprocess.CompletedProcess[str]:
             "--timeout-request",
             "10000",
         ],
+        # `--color off` leaves colour codes in the failure table; FORCE_COLOR=0 removes them.
+        env={**os.environ, "FORCE_COLOR": "0"},
         capture_output=True,
         text=True,
         check=False,
