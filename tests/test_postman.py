@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Stack
+from running_stack import Stack
 
 ROOT = Path(__file__).resolve().parent.parent
 COLLECTION = ROOT / "postman" / "users-api.postman_collection.json"

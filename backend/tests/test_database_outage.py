@@ -33,6 +33,11 @@ def assert_unavailable(response: httpx.Response) -> None:
     assert problem["title"] == "Service Unavailable"
 
 
+def assert_no_errors_logged(backend: BackendProcess) -> None:
+    """An outage is logged as warnings; an error line would mean something broke."""
+    assert [entry for entry in backend.log_entries() if entry["level"] == "error"] == []
+
+
 def status_of(url: str) -> Callable[[], int | None]:
     def probe() -> int | None:
         try:
@@ -85,6 +90,7 @@ def test_stopped_database_gives_fast_503s_then_recovers_without_restart(
     assert backend.process.pid == backend_pid
     metrics = httpx.get(f"{backend.url}/metrics").text
     assert "backend_db_unavailable_total 0.0" not in metrics
+    assert_no_errors_logged(backend)
 
 
 def test_backend_starts_while_the_database_is_down(
@@ -107,6 +113,7 @@ def test_backend_starts_while_the_database_is_down(
         "the API to start answering",
     )
     assert httpx.get(f"{backend.url}/healthz").status_code == 200
+    assert_no_errors_logged(backend)
 
 
 def test_a_frozen_database_never_hangs_requests(
@@ -132,3 +139,4 @@ def test_a_frozen_database_never_hangs_requests(
     wait_until(lambda: status_of(url)() == 200, RECOVERY_SECONDS, "the API to recover")
     statuses = [httpx.get(url).status_code for _ in range(6)]
     assert statuses == [200] * 6
+    assert_no_errors_logged(backend)

@@ -117,6 +117,7 @@ def test_sigterm_to_the_process_group_lets_an_in_flight_request_finish(
     assert outcome == {"status": 503}  # answered (after its time limit), not cut off
     assert backend.process.wait(30) == 0
     assert_all_gone(children)
+    assert [entry for entry in backend.log_entries() if entry["level"] == "error"] == []
 
 
 def test_reload_mode_serves_and_stops_cleanly(

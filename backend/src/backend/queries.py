@@ -2,7 +2,8 @@
 
 The connection is a `databases` connection. Reads on the hot path (one user by id, a page of
 users) go straight to its driver connection (`raw_connection`, aiomysql) with a fixed SQL text:
-compiling through SQLAlchemy on every call would cost about half the throughput. Writes use
+compiling through SQLAlchemy on every call would cost about half the throughput. They also
+accept a bare aiomysql connection (from the same pool, or a benchmark's). Writes use
 `databases` itself with named parameters.
 
 The same SQL runs on MySQL 8.4 and MariaDB 10.11.
@@ -13,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import aiomysql
 from databases.core import Connection
 
 _SELECT_USER = (
@@ -34,6 +36,10 @@ _SEARCH = (
 UPDATABLE_COLUMNS = ("username", "full_name", "email")
 
 
+def _driver(conn: Connection | aiomysql.Connection) -> aiomysql.Connection:
+    return conn.raw_connection if isinstance(conn, Connection) else conn
+
+
 def format_timestamp(value: datetime) -> str:
     """DATETIME(6) values are UTC; always six fractional digits and a Z."""
     return value.isoformat(timespec="microseconds") + "Z"
@@ -50,15 +56,17 @@ def user_from_row(row: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
-async def select_user(conn: Connection, user_id: int) -> dict[str, Any] | None:
-    async with conn.raw_connection.cursor() as cursor:
+async def select_user(
+    conn: Connection | aiomysql.Connection, user_id: int
+) -> dict[str, Any] | None:
+    async with _driver(conn).cursor() as cursor:
         await cursor.execute(_SELECT_USER, (user_id,))
         row = await cursor.fetchone()
     return None if row is None else user_from_row(row)
 
 
 async def list_users(
-    conn: Connection,
+    conn: Connection | aiomysql.Connection,
     *,
     username: str | None = None,
     search: str | None = None,
@@ -78,7 +86,7 @@ async def list_users(
         params.extend((pattern, pattern, pattern))
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
 
-    async with conn.raw_connection.cursor() as cursor:
+    async with _driver(conn).cursor() as cursor:
         await cursor.execute(_LIST_USERS.format(where=where), (*params, limit, offset))
         rows = await cursor.fetchall()
         if rows:
