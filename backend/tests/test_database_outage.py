@@ -11,6 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 from backend.testing import BackendProcess, MySQLServer, wait_until
 
 QUERY_TIMEOUT = 3.0  # DB_QUERY_TIMEOUT's default
@@ -48,20 +49,24 @@ def status_of(url: str) -> Callable[[], int | None]:
     return probe
 
 
-def test_stopped_database_gives_fast_503s_then_recovers_without_restart(
-    mysql_server: MySQLServer, backend_factory: Callable[..., BackendProcess]
+@pytest.mark.parametrize("how", ["stop", "kill"])
+def test_a_database_outage_gives_fast_503s_then_recovers_without_restart(
+    mysql_server: MySQLServer, backend_factory: Callable[..., BackendProcess], how: str
 ) -> None:
     backend = backend_factory().start()
     created = httpx.post(
         f"{backend.url}/api/v1/users",
-        json={"username": "outage1", "full_name": "Out Age", "email": "o@example.com"},
+        json={"username": f"outage-{how}", "full_name": "Out Age", "email": "o@example.com"},
     )
     assert created.status_code == 201
     user_url = f"{backend.url}/api/v1/users/{created.json()['id']}"
     backend_pid = backend.process.pid
 
     try:
-        mysql_server.stop()
+        if how == "stop":
+            mysql_server.stop()
+        else:
+            mysql_server.kill()
 
         response, elapsed = timed_get(user_url)
         assert_unavailable(response)
@@ -71,7 +76,7 @@ def test_stopped_database_gives_fast_503s_then_recovers_without_restart(
         assert elapsed < QUERY_TIMEOUT + MARGIN
         posted = httpx.post(
             f"{backend.url}/api/v1/users",
-            json={"username": "outage2", "full_name": "Out Age", "email": "o@example.com"},
+            json={"username": f"outage-{how}-2", "full_name": "Out Age", "email": "o@example.com"},
             timeout=30,
         )
         assert_unavailable(posted)
@@ -84,7 +89,7 @@ def test_stopped_database_gives_fast_503s_then_recovers_without_restart(
         mysql_server.start()
 
     wait_until(lambda: status_of(user_url)() == 200, RECOVERY_SECONDS, "the API to recover")
-    assert httpx.get(user_url).json()["username"] == "outage1"
+    assert httpx.get(user_url).json()["username"] == f"outage-{how}"
     assert httpx.get(f"{backend.url}/healthz").status_code == 200
     assert backend.process.poll() is None
     assert backend.process.pid == backend_pid

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import aiomysql
+import pytest
 from backend.migrations import apply_migrations, available_migrations
 from backend.testing import MySQLServer, free_port
 
@@ -126,3 +127,26 @@ def test_invalid_configuration_fails_in_one_line(db_env: dict[str, str]) -> None
     assert result.returncode == 2
     assert result.stderr.startswith("backend migrate: invalid configuration: DB_PORT:")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_migrate_can_wait_for_the_database_to_come_up(
+    db_env: dict[str, str], mysql_server: MySQLServer
+) -> None:
+    mysql_server.stop()
+    try:
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", "migrate", "--wait", "60"],
+            env={"PATH": "/usr/bin:/bin", **db_env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        # It keeps trying rather than failing at once.
+        with pytest.raises(subprocess.TimeoutExpired):
+            waiting.wait(timeout=1)
+    finally:
+        mysql_server.start()
+
+    stdout, stderr = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0, stderr
+    assert stdout.strip() == "database schema is up to date"

@@ -28,6 +28,7 @@ from backend.models.users import NoContent, Problem
 from backend.settings import Settings, load_settings
 
 POOL_METRICS_INTERVAL_SECONDS = 1.0
+PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
 
 class ApiDocumentation(OpenAPIProvider):
@@ -69,7 +70,6 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app = Quart(__name__, static_folder=None)
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
-        JSON_SORT_KEYS=False,
         BACKEND_METRICS=settings.backend_metrics,
         SETTINGS=settings,
     )
@@ -134,9 +134,6 @@ async def _publish_pool_figures(database: Database) -> None:
     while True:
         metrics.record_pool(database)
         await asyncio.sleep(POOL_METRICS_INTERVAL_SECONDS)
-
-
-PR_SET_PDEATHSIG = 1
 
 
 def _tie_worker_to_master() -> None:

@@ -222,6 +222,14 @@ class MySQLServer:
             process.kill()
             process.wait()
 
+    def kill(self) -> None:
+        """Crash the server (SIGKILL): no clean shutdown, as after an OOM kill."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.kill()
+        process.wait()
+
     def pause(self) -> None:
         """Freeze the server (SIGSTOP): connections stay open but nothing answers."""
         assert self.process is not None

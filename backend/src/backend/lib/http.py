@@ -40,10 +40,6 @@ async def read_json_body() -> Any:
         raise ApiProblem(400, f"the request body is not valid JSON: {error}") from None
 
 
-def request_id() -> str:
-    return g.request_id
-
-
 def assign_request_id() -> str:
     """Reuse the caller's X-Request-ID when it is a sane token, otherwise make a new one."""
     incoming = request.headers.get(REQUEST_ID_HEADER, "")

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from backend.lib import metrics
 from backend.lib.encoding import json_bytes
+from backend.models.users import field_errors
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 RETRY_AFTER_SECONDS = 2
@@ -101,10 +102,9 @@ def register_error_handlers(app: Quart) -> None:
             metrics.DB_UNAVAILABLE.inc()
         return problem_response(error)
 
+    # Raised by quart-schema's validate_* decorators, should a route use them.
     @app.errorhandler(RequestSchemaValidationError)
     async def handle_schema_error(error: RequestSchemaValidationError) -> Response:
-        from backend.models.users import field_errors  # import cycle: models import lib
-
         return problem_response(ValidationFailed(field_errors(error.validation_error)))
 
     @app.errorhandler(HTTPException)

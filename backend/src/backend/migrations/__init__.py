@@ -75,7 +75,8 @@ async def apply_migrations(connection: aiomysql.Connection, database: str) -> li
             )
         try:
             # "already exists" notes from IF NOT EXISTS are expected on every run after the first.
-            await cursor.execute("SET SESSION sql_notes = 0")
+            with contextlib.suppress(MySQLError):
+                await cursor.execute("SET SESSION sql_notes = 0")
             await cursor.execute(CREATE_SCHEMA_MIGRATIONS)
             await cursor.execute("SELECT version FROM schema_migrations")
             done = {row[0] for row in await cursor.fetchall()}
