@@ -149,3 +149,19 @@ def test_healthcheck_command(live_backend_process: BackendProcess) -> None:
     assert run_healthcheck(live_backend_process.port).returncode == 0
     assert run_healthcheck(free_port()).returncode == 1
     assert time.monotonic() - started < 20
+
+
+def test_serve_refuses_the_development_password_in_production() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "backend.cli", "serve"],
+        env={"PATH": "/usr/bin:/bin", "BACKEND_ENV": "production", "BACKEND_PORT": "0"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("backend serve: invalid configuration:")
+    assert "needs a real DB_PASSWORD" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

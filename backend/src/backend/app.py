@@ -31,9 +31,31 @@ POOL_METRICS_INTERVAL_SECONDS = 1.0
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
 
+PROBLEM_DESCRIPTIONS = {
+    400: "The body is not valid JSON.",
+    404: "No such user.",
+    409: "The username is already taken (usernames are case-insensitive).",
+    413: "The body is larger than 64 KiB.",
+    415: "The body was sent with a Content-Type other than JSON or text/plain.",
+    422: "Invalid fields or parameters; `errors` lists a message for each.",
+    503: "The database is unreachable or slow; retry after `Retry-After` seconds.",
+}
+
+
 class ApiDocumentation(OpenAPIProvider):
     """quart-schema's OpenAPI output, with errors typed as problem+json, 204 left empty and
     the request and response models listed once under components (named, reusable)."""
+
+    def build_paths(self, rule: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        paths, definitions = super().build_paths(rule)
+        for operations in paths.values():
+            for operation in operations.values():
+                for status, response in operation["responses"].items():
+                    if PROBLEM_CONTENT_TYPE in response.get("content", {}):
+                        response["description"] = PROBLEM_DESCRIPTIONS.get(
+                            int(status), response["description"]
+                        )
+        return paths, definitions
 
     def build_request_body(self, model: Any, source: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         body, definitions = super().build_request_body(model, source)

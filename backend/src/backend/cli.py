@@ -68,11 +68,12 @@ def _settings() -> Settings:
     try:
         return load_settings()
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']).upper() or 'settings'}: {item['msg']}"
-            for item in error.errors(include_url=False)
-        )
-        raise CommandError(f"invalid configuration: {problems}", exit_code=2) from None
+        problems = []
+        for item in error.errors(include_url=False):
+            message = item["msg"].removeprefix("Value error, ")
+            name = ".".join(str(part) for part in item["loc"]).upper()
+            problems.append(f"{name}: {message}" if name else message)
+        raise CommandError(f"invalid configuration: {'; '.join(problems)}", exit_code=2) from None
 
 
 # --- serve -------------------------------------------------------------------------------------

@@ -39,25 +39,38 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
 
+    # Where the database is; DATABASE_URL (mysql://user:password@host:port/name), when set,
+    # replaces the five DB_* values.
     db_host: str = "127.0.0.1"
     db_port: int = Field(3306, ge=1, le=65535)
     db_name: str = "users"
     db_user: str = "users_app"
     db_password: SecretStr = SecretStr(DEV_DB_PASSWORD)
     database_url: SecretStr | None = None
+    # Connections per worker process; opened on demand, kept for reuse.
     db_pool_size: int = Field(10, ge=1, le=1000)
+    # Seconds to open a TCP connection to the server.
     db_connect_timeout: float = Field(2.0, gt=0)
+    # Seconds a request may spend on the database in all (waiting for a pooled connection,
+    # connecting, querying); past it the request answers 503 with Retry-After.
     db_query_timeout: float = Field(3.0, gt=0)
 
     backend_host: str = "127.0.0.1"
     backend_port: int = Field(8080, ge=0, le=65535)
+    # Worker processes; one per core in production.
     backend_workers: int = Field(1, ge=1)
+    # Restart the workers when a source file changes (development).
     backend_reload: bool = False
     backend_log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    # One JSON line per request on stdout.
     backend_access_log: bool = True
+    # Comma-separated origins allowed to call the API from a browser; empty turns CORS off.
     backend_cors_origins: str = ""
+    # "production" refuses to start with the development database password.
     backend_env: Literal["development", "production"] = "development"
-    backend_graceful_timeout: float = Field(10.0, ge=0)
+    # Seconds in-flight requests get to finish after SIGTERM.
+    backend_graceful_timeout: float = Field(5.0, ge=0)
+    # Collect and serve Prometheus metrics at /metrics.
     backend_metrics: bool = True
 
     @model_validator(mode="before")

@@ -42,6 +42,8 @@ __all__ = [
     "live_backend",
     "live_backend_process",
     "mysql_server",
+    "pytest_collection_modifyitems",
+    "pytest_configure",
     "wait_until",
 ]
 
@@ -97,11 +99,15 @@ def find_scripts_dir() -> Path:
 
 
 def _clean_environ() -> dict[str, str]:
-    return {
+    environ = {
         key: value
         for key, value in os.environ.items()
         if key not in _INHERITED_BUT_IGNORED and not key.startswith(_INHERITED_PREFIXES)
     }
+    # The stack scripts read the project's .env unless told not to; a developer's .env must not
+    # move the throwaway server onto the ports or data directory of their running stack.
+    environ["PC_DISABLE_DOTENV"] = "1"
+    return environ
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -384,6 +390,22 @@ def _migrate(env: dict[str, str]) -> None:
     )
     if result.returncode != 0:
         raise RuntimeError(f"backend migrate failed: {result.stdout}{result.stderr}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "integration: needs a MySQL/MariaDB server (and so live servers or a browser)"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs the database server, directly or through another fixture.
+
+    Package builds without a database (the Nix packages) run `-m "not integration"`.
+    """
+    for item in items:
+        if "mysql_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")

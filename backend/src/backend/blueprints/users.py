@@ -266,7 +266,10 @@ async def legacy_get_user(user_id: int) -> Response:
 @operation_id("legacy_create_user")
 @document_request(UserCreate)
 @document_response(User, 201)
+@document_response(Problem, 400)
 @document_response(Problem, 409)
+@document_response(Problem, 413)
+@document_response(Problem, 415)
 @document_response(Problem, 422)
 @_unavailable
 async def legacy_create_user() -> Response:

@@ -39,6 +39,7 @@ logger = logging.getLogger("backend.db")
 # time zone, so every connection runs in UTC whatever the server's own zone is.
 SESSION_INIT = "SET time_zone = '+00:00'"
 POOL_RECYCLE_SECONDS = 3600
+WARNING_INTERVAL_SECONDS = 10.0
 
 # Errors about one statement (or the request), after which the connection itself stays usable.
 _STATEMENT_ERRORS = (IntegrityError, ProgrammingError, DataError, ApiProblem)
@@ -75,6 +76,10 @@ class Database:
         self.location = location
         self.query_timeout = settings.db_query_timeout
         self.pool_size = settings.db_pool_size
+        # While the database is out, every request fails the same way: log the first failure
+        # and then at most one line per WARNING_INTERVAL_SECONDS, and log the recovery.
+        self._outage_started: float | None = None
+        self._last_warning = 0.0
         self._database = databases.Database(
             location.url,
             minsize=0,
@@ -117,6 +122,8 @@ class Database:
         limit = self.query_timeout if limit is None else limit
         try:
             async with asyncio.timeout(limit), self._database.connection() as connection:
+                if self._outage_started is not None:
+                    self._recovered()
                 try:
                     yield connection
                 except BaseException as error:
@@ -124,22 +131,39 @@ class Database:
                         _discard(connection)
                     raise
         except TimeoutError as error:
-            logger.warning("database did not answer within %.1f s", limit)
+            self._unavailable(f"no answer within {limit:g} s")
             raise DatabaseUnavailable(
                 f"the database did not answer within {limit:g} s; try again shortly"
             ) from error
         except ProgrammingError as error:
             if error.args and error.args[0] == ER_NO_SUCH_TABLE:
-                logger.error("database schema is missing: %s", describe_error(error))
+                self._unavailable(f"schema missing, run `backend migrate`: {describe_error(error)}")
                 raise DatabaseUnavailable(
                     "the database schema is not in place yet; run `backend migrate`"
                 ) from error
             raise
         except _UNAVAILABLE_ERRORS as error:
-            logger.warning("database unavailable: %s", describe_error(error))
+            self._unavailable(describe_error(error))
             raise DatabaseUnavailable(
                 "the database is not reachable right now; try again shortly"
             ) from error
+
+    def _unavailable(self, reason: str) -> None:
+        now = time.monotonic()
+        if self._outage_started is None:
+            self._outage_started = now
+        elif now - self._last_warning < WARNING_INTERVAL_SECONDS:
+            return
+        self._last_warning = now
+        logger.warning("database unavailable: %s", reason, extra={"database": str(self.location)})
+
+    def _recovered(self) -> None:
+        assert self._outage_started is not None
+        seconds = time.monotonic() - self._outage_started
+        self._outage_started = None
+        logger.info(
+            "database reachable again after %.1f s", seconds, extra={"database": str(self.location)}
+        )
 
     async def ping(self, limit: float) -> float:
         """Run SELECT 1 within `limit` seconds and return how long it took."""
