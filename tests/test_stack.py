@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 from backend.testing import wait_until
-from running_stack import LONG_RUNNING, Stack
+from running_stack import LONG_RUNNING, ROOT, Stack
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -27,6 +27,14 @@ def csrf_token(client: httpx.Client, path: str) -> str:
 
 def submit(client: httpx.Client, path: str, **fields: str) -> httpx.Response:
     return client.post(path, data={"csrf_token": csrf_token(client, path), **fields})
+
+
+def status_of(url: str) -> int | None:
+    """The HTTP status, or None while nothing answers (a process restarting)."""
+    try:
+        return httpx.get(url, timeout=2).status_code
+    except httpx.TransportError:
+        return None
 
 
 def port_is_open(port: int) -> bool:
@@ -154,6 +162,27 @@ def test_metrics_are_on_the_metrics_port_only(stack: Stack) -> None:
     backend_metrics = httpx.get(f"{stack.backend_url}/metrics")
     assert backend_metrics.status_code == 200
     assert "http_requests_total" in backend_metrics.text or "_requests_" in backend_metrics.text
+
+
+@pytest.mark.parametrize(
+    ("service", "source_file"),
+    [
+        ("backend", "backend/src/backend/queries.py"),
+        ("frontend", "frontend/src/frontend/blueprints/home.py"),
+    ],
+)
+def test_live_reload_restarts_a_service_when_its_code_changes(
+    stack: Stack, service: str, source_file: str
+) -> None:
+    """`make up` is development mode: saving a Python file restarts that service by itself."""
+    port = stack.ports["BACKEND_PORT" if service == "backend" else "FRONTEND_PORT"]
+    started_line = f"Running on http://127.0.0.1:{port} "
+    starts = stack.log_text().count(started_line)
+    (ROOT / source_file).touch()  # what saving the file in an editor does to its mtime
+    wait_until(
+        lambda: stack.log_text().count(started_line) > starts, 30, f"{service} to restart", 0.2
+    )
+    wait_until(lambda: status_of(f"http://127.0.0.1:{port}/livez") == 200, 30, "an answer", 0.2)
 
 
 @pytest.mark.parametrize(
