@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from backend.testing import free_port, wait_until
+from backend.testing import descendants, free_port, is_running, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 LONG_RUNNING = ("mysql", "backend", "frontend")
@@ -135,18 +135,7 @@ class Stack:
     def tree_pids(self) -> set[int]:
         """process-compose and every process below it."""
         assert self.process is not None
-        children: dict[int, list[int]] = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                with contextlib.suppress(OSError, IndexError, ValueError):
-                    parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                    children.setdefault(parent, []).append(int(entry.name))
-        found, todo = set(), [self.process.pid]
-        while todo:
-            pid = todo.pop()
-            found.add(pid)
-            todo.extend(children.get(pid, []))
-        return found
+        return {self.process.pid, *descendants(self.process.pid)}
 
     def down(self) -> None:
         """`process-compose down`, as `make down` does."""
@@ -165,14 +154,12 @@ class Stack:
         return self.process.wait(timeout)
 
     def leftovers(self) -> list[str]:
-        """Processes of this stack still alive (zombies excluded), as 'pid command' lines."""
+        """Processes of this stack still alive, as 'pid command' lines."""
         alive = []
-        for pid in sorted(self.seen_pids):
-            with contextlib.suppress(OSError, IndexError):
-                state = (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1]).split()[0]
-                if state != "Z":
-                    command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-                    alive.append(f"{pid} {command.decode(errors='replace')}")
+        for pid in sorted(filter(is_running, self.seen_pids)):
+            with contextlib.suppress(OSError):
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+                alive.append(f"{pid} {command.decode(errors='replace')}")
         return alive
 
     def kill(self) -> None:

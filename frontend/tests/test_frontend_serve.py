@@ -14,15 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from frontend.testing import (
-    csrf_token_in,
-    descendants,
-    free_port,
-    frontend_command,
-    is_running,
-    start_frontend,
-    wait_until,
-)
+from backend.testing import descendants, free_port, is_running, wait_until
+from frontend.testing import csrf_token_in, frontend_command, start_frontend
 
 # Nothing listens there: every page needing the backend answers 503.
 DOWN_BACKEND = f"http://127.0.0.1:{free_port()}"
