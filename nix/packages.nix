@@ -118,6 +118,7 @@ in
     pkgs.newman
     pkgs.nixfmt
     pkgs.wrk
+    pkgs.unixtools.ps
   ]
   ++ lib.optionals pkgs.stdenv.hostPlatform.isLinux [ pkgs.chromium ];
 }

@@ -16,6 +16,7 @@ in
     ps.email-validator
     ps.databases
     ps.aiomysql
+    ps.pymysql
     ps.cryptography
     ps.hypercorn
     ps.uvloop

@@ -17,6 +17,8 @@ pkgs.writeShellApplication {
     pkgs.bash
     pkgs.coreutils
     pkgs.gnugrep
+    # mysql-run uses ps to tell a live server from a stale pid file.
+    pkgs.unixtools.ps
   ];
   text = ''
     # Data stays in the checkout's .data/, as without Nix, so start from the enclosing checkout.

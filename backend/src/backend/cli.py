@@ -18,10 +18,14 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from backend.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from hypercorn.config import Config
 
 APPLICATION_PATH = "backend.app:create_app()"
 WILDCARD_HOSTS = {"0.0.0.0", "::", ""}  # noqa: S104 - names, not a bind
@@ -80,16 +84,29 @@ def _settings() -> Settings:
 
 
 def serve(settings: Settings) -> int:
-    from hypercorn.config import Config
     from hypercorn.run import run
 
     from backend.lib.logging import configure_logging
 
     metrics_dir, owned = _prepare_metrics_dir(settings)
     configure_logging(settings.backend_log_level)
+    try:
+        return run(hypercorn_config(settings))
+    finally:
+        # Hypercorn returns once the first worker has stopped; the others may still be
+        # finishing requests (and writing metrics) for up to the graceful timeout.
+        for worker in multiprocessing.active_children():
+            worker.join()
+        if owned and metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def hypercorn_config(settings: Settings, application_path: str = APPLICATION_PATH) -> Config:
+    """How `backend serve` runs Hypercorn (the benchmark serves its baseline app the same way)."""
+    from hypercorn.config import Config
 
     config = Config()
-    config.application_path = APPLICATION_PATH
+    config.application_path = application_path
     host = settings.backend_host
     bind_host = f"[{host}]" if ":" in host else host
     config.bind = [f"{bind_host}:{settings.backend_port}"]
@@ -106,15 +123,7 @@ def serve(settings: Settings) -> int:
     config.errorlog = logging.getLogger("hypercorn.error")
     config.accesslog = None  # the app writes the access log, with the route and request id
     config.include_server_header = False
-    try:
-        return run(config)
-    finally:
-        # Hypercorn returns once the first worker has stopped; the others may still be
-        # finishing requests (and writing metrics) for up to the graceful timeout.
-        for worker in multiprocessing.active_children():
-            worker.join()
-        if owned and metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
+    return config
 
 
 def _prepare_metrics_dir(settings: Settings) -> tuple[Path | None, bool]:

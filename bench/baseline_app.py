@@ -1,0 +1,69 @@
+"""The yardstick: the backend's two read queries as a bare ASGI app over a raw aiomysql pool.
+
+No framework, validation, logging or metrics: only what Hypercorn, aiomysql and the database
+allow. `python bench/baseline_app.py` serves it with the backend's own Hypercorn configuration
+(the same BACKEND_* and DB_* variables as `backend serve`).
+"""
+
+import json
+import os
+from urllib.parse import parse_qs
+
+import aiomysql
+
+COLUMNS = ("id", "username", "full_name", "email", "created_at", "updated_at")
+ONE = f"SELECT {', '.join(COLUMNS)} FROM users WHERE id = %s"  # noqa: S608 - fixed text
+PAGE = f"SELECT {', '.join(COLUMNS)}, COUNT(*) OVER () FROM users ORDER BY id LIMIT %s OFFSET 0"  # noqa: S608
+pools: list[aiomysql.Pool] = []
+
+
+def as_user(row: tuple) -> dict:
+    stamps = [value.isoformat(timespec="microseconds") + "Z" for value in row[4:6]]
+    return dict(zip(COLUMNS, [*row[:4], *stamps], strict=True))
+
+
+async def app(scope: dict, receive, send) -> None:
+    if scope["type"] == "lifespan":
+        await receive()  # startup
+        env = os.environ.get
+        pools.append(
+            await aiomysql.create_pool(
+                host=env("DB_HOST", "127.0.0.1"),
+                port=int(env("DB_PORT", "3306")),
+                user=env("DB_USER"),
+                password=env("DB_PASSWORD"),
+                db=env("DB_NAME", "users"),
+                maxsize=int(env("DB_POOL_SIZE", "10")),
+                autocommit=True,
+                charset="utf8mb4",
+                init_command="SET time_zone = '+00:00'",
+            )
+        )
+        await send({"type": "lifespan.startup.complete"})
+        await receive()  # shutdown
+        pools[0].close()
+        await pools[0].wait_closed()
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    async with pools[0].acquire() as conn, conn.cursor() as cursor:
+        if scope["path"] == "/api/v1/users":
+            limit = int(parse_qs(scope["query_string"].decode()).get("limit", ["20"])[0])
+            await cursor.execute(PAGE, (limit,))
+            rows = await cursor.fetchall()
+            items = [as_user(row) for row in rows]
+            body = {"items": items, "total": rows[0][6] if rows else 0, "limit": limit, "offset": 0}
+        else:
+            await cursor.execute(ONE, (int(scope["path"].rsplit("/", 1)[1]),))
+            body = as_user(await cursor.fetchone())
+    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+if __name__ == "__main__":
+    from backend.cli import hypercorn_config
+    from backend.settings import load_settings
+    from hypercorn.run import run
+
+    raise SystemExit(run(hypercorn_config(load_settings(), f"{__file__}:app")))
