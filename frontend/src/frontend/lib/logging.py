@@ -31,8 +31,8 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str = "info") -> None:
-    """Send every log record to stderr as JSON; safe to call more than once."""
-    handler = logging.StreamHandler(sys.stderr)
+    """Send every log record to stdout as JSON (as the backend does); safe to call again."""
+    handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers = [handler]
