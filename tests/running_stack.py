@@ -21,6 +21,18 @@ import pytest
 from backend.testing import descendants, free_port, is_running, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_time(pid: int) -> str | None:
+    """When a live process started (field 22 of /proc/PID/stat); None once it is gone."""
+    if not is_running(pid):
+        return None
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
 LONG_RUNNING = ("mysql", "backend", "frontend")
 ONE_SHOT = ("mysql-setup", "backend-migrate")
 # Only these variables of the test runner's environment reach the stack.
@@ -67,7 +79,9 @@ class Stack:
             }
         )
         self.process: subprocess.Popen[bytes] | None = None
-        self.seen_pids: set[int] = set()
+        # Every process of this stack seen so far, with its start time: a pid alone could be
+        # reused by an unrelated process once ours has exited.
+        self.seen: dict[int, str] = {}
 
     @property
     def backend_url(self) -> str:
@@ -102,7 +116,7 @@ class Stack:
             raise AssertionError(f"stack not ready; its log ends with:\n{tail}") from None
         elapsed = time.monotonic() - started
         start_times.append((label, elapsed))
-        self.seen_pids |= self.tree_pids()
+        self.remember_processes()
         return elapsed
 
     def processes(self) -> dict[str, dict]:
@@ -137,6 +151,16 @@ class Stack:
         assert self.process is not None
         return {self.process.pid, *descendants(self.process.pid)}
 
+    def remember_processes(self) -> None:
+        for pid in self.tree_pids():
+            started = start_time(pid)
+            if started:
+                self.seen[pid] = started
+
+    def still_running(self) -> list[int]:
+        """The remembered processes that are still alive."""
+        return [pid for pid, started in sorted(self.seen.items()) if start_time(pid) == started]
+
     def down(self) -> None:
         """`process-compose down`, as `make down` does."""
         subprocess.run(
@@ -156,7 +180,7 @@ class Stack:
     def leftovers(self) -> list[str]:
         """Processes of this stack still alive, as 'pid command' lines."""
         alive = []
-        for pid in sorted(filter(is_running, self.seen_pids)):
+        for pid in self.still_running():
             with contextlib.suppress(OSError):
                 command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
                 alive.append(f"{pid} {command.decode(errors='replace')}")
@@ -164,7 +188,9 @@ class Stack:
 
     def kill(self) -> None:
         """Last resort for a failed test: stop every process this stack started."""
-        for pid in self.seen_pids | (self.tree_pids() if self.process else set()):
+        if self.process is not None and self.process.poll() is None:
+            self.remember_processes()
+        for pid in self.still_running():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         if self.process is not None:
@@ -182,6 +208,6 @@ class Stack:
         if self.process is not None and self.process.poll() is None:
             with contextlib.suppress(Exception):
                 self.down()
-        if self.process is not None and self.process.poll() is None:
+        if self.process is not None and (self.process.poll() is None or self.leftovers()):
             self.kill()
         shutil.rmtree(self._socket_dir, ignore_errors=True)
