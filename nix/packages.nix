@@ -120,5 +120,8 @@ in
     pkgs.wrk
     pkgs.unixtools.ps
   ]
-  ++ lib.optionals pkgs.stdenv.hostPlatform.isLinux [ pkgs.chromium ];
+  ++ lib.optionals pkgs.stdenv.hostPlatform.isLinux [
+    pkgs.chromium
+    pkgs.util-linux # setpriv, for scripts/supervised
+  ];
 }

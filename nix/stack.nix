@@ -19,7 +19,9 @@ pkgs.writeShellApplication {
     pkgs.gnugrep
     # mysql-run uses ps to tell a live server from a stale pid file.
     pkgs.unixtools.ps
-  ];
+  ]
+  # scripts/supervised: setpriv --pdeathsig stops the services if process-compose is killed.
+  ++ pkgs.lib.optionals pkgs.stdenv.hostPlatform.isLinux [ pkgs.util-linux ];
   text = ''
     # Data stays in the checkout's .data/, as without Nix, so start from the enclosing checkout.
     root=$PWD

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import time
@@ -191,7 +192,13 @@ def test_live_reload_restarts_a_service_when_its_code_changes(
         ("process-compose down", Stack.down),
         ("Ctrl-C (SIGINT)", lambda s: s.signal(signal.SIGINT)),
         ("kill (SIGTERM)", lambda s: s.signal(signal.SIGTERM)),
-        ("kill -9 (SIGKILL)", lambda s: s.signal(signal.SIGKILL)),
+        pytest.param(
+            "kill -9 (SIGKILL)",
+            lambda s: s.signal(signal.SIGKILL),
+            marks=pytest.mark.skipif(
+                not shutil.which("setpriv"), reason="needs util-linux's setpriv (Linux)"
+            ),
+        ),
     ],
 )
 def test_stop_leaves_nothing_running_and_restart_reuses_the_data(
