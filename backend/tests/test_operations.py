@@ -131,6 +131,10 @@ async def test_openapi_describes_the_users_routes(client: Client) -> None:
     assert create["tags"] == ["users"]
     assert set(create["responses"]) >= {"201", "400", "409", "413", "415", "422", "503"}
     assert "application/problem+json" in create["responses"]["409"]["content"]
+    # Every route that reads a body documents what it answers about the body.
+    for method in ("put", "patch"):
+        change = paths["/api/v1/users/{user_id}"][method]
+        assert set(change["responses"]) >= {"200", "400", "404", "409", "413", "415", "422", "503"}
     assert "content" not in paths["/api/v1/users/{user_id}"]["delete"]["responses"]["204"]
     assert {"UserCreate", "UserUpdate", "User", "UserList", "Problem"} <= set(
         spec["components"]["schemas"]

@@ -165,3 +165,21 @@ def test_serve_refuses_the_development_password_in_production() -> None:
     assert result.stderr.startswith("backend serve: invalid configuration:")
     assert "needs a real DB_PASSWORD" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("prefix", ["/api/v1", ""])
+def test_served_204_has_no_body_and_no_content_type(
+    live_backend_process: BackendProcess, prefix: str
+) -> None:
+    """Checked on the wire: Quart's test client re-creates responses with a default type."""
+    created = httpx.post(
+        f"{live_backend_process.url}/api/v1/users",
+        json={"username": f"no_body{prefix.count('/')}", "full_name": "N B", "email": "n@b.io"},
+    )
+    assert created.status_code == 201
+
+    deleted = httpx.delete(f"{live_backend_process.url}{prefix}/users/{created.json()['id']}")
+
+    assert deleted.status_code == 204
+    assert deleted.content == b""
+    assert "content-type" not in deleted.headers

@@ -146,6 +146,20 @@ async def _delete_user(user_id: int) -> None:
 _unavailable = document_response(Problem, 503)
 
 
+def _body_errors(handler: Any) -> Any:
+    """Documents what every route that reads a JSON body may answer about that body."""
+    for status in (400, 413, 415, 422):
+        handler = document_response(Problem, status)(handler)
+    return handler
+
+
+def _no_content() -> Response:
+    response = Response(status=204)
+    # A 204 has no body, so no Content-Type either (Quart would say text/html).
+    response.headers.pop("Content-Type", None)
+    return response
+
+
 @api.get("/users")
 @document_querystring(UserListQuery)
 @document_response(UserList, 200)
@@ -175,11 +189,8 @@ async def get_user(user_id: int) -> Response:
 @api.post("/users")
 @document_request(UserCreate)
 @document_response(User, 201)
-@document_response(Problem, 400)
 @document_response(Problem, 409)
-@document_response(Problem, 413)
-@document_response(Problem, 415)
-@document_response(Problem, 422)
+@_body_errors
 @_unavailable
 async def create_user() -> Response:
     """Create a user
@@ -197,7 +208,7 @@ async def create_user() -> Response:
 @document_response(User, 200)
 @document_response(Problem, 404)
 @document_response(Problem, 409)
-@document_response(Problem, 422)
+@_body_errors
 @_unavailable
 async def replace_user(user_id: int) -> Response:
     """Replace a user (all three fields)"""
@@ -209,7 +220,7 @@ async def replace_user(user_id: int) -> Response:
 @document_response(User, 200)
 @document_response(Problem, 404)
 @document_response(Problem, 409)
-@document_response(Problem, 422)
+@_body_errors
 @_unavailable
 async def update_user(user_id: int) -> Response:
     """Change some fields of a user"""
@@ -223,7 +234,7 @@ async def update_user(user_id: int) -> Response:
 async def delete_user(user_id: int) -> Response:
     """Delete a user"""
     await _delete_user(user_id)
-    return Response(status=204)
+    return _no_content()
 
 
 # --- deprecated aliases ------------------------------------------------------------------------
@@ -266,11 +277,8 @@ async def legacy_get_user(user_id: int) -> Response:
 @operation_id("legacy_create_user")
 @document_request(UserCreate)
 @document_response(User, 201)
-@document_response(Problem, 400)
 @document_response(Problem, 409)
-@document_response(Problem, 413)
-@document_response(Problem, 415)
-@document_response(Problem, 422)
+@_body_errors
 @_unavailable
 async def legacy_create_user() -> Response:
     """Create a user (deprecated: use POST /api/v1/users)"""
@@ -284,7 +292,7 @@ async def legacy_create_user() -> Response:
 @document_response(User, 200)
 @document_response(Problem, 404)
 @document_response(Problem, 409)
-@document_response(Problem, 422)
+@_body_errors
 @_unavailable
 async def legacy_replace_user(user_id: int) -> Response:
     """Replace a user (deprecated: use PUT /api/v1/users/{user_id})"""
@@ -297,7 +305,7 @@ async def legacy_replace_user(user_id: int) -> Response:
 @document_response(User, 200)
 @document_response(Problem, 404)
 @document_response(Problem, 409)
-@document_response(Problem, 422)
+@_body_errors
 @_unavailable
 async def legacy_update_user(user_id: int) -> Response:
     """Change some fields of a user (deprecated: use PATCH /api/v1/users/{user_id})"""
@@ -312,4 +320,4 @@ async def legacy_update_user(user_id: int) -> Response:
 async def legacy_delete_user(user_id: int) -> Response:
     """Delete a user (deprecated: use DELETE /api/v1/users/{user_id})"""
     await _delete_user(user_id)
-    return Response(status=204)
+    return _no_content()
