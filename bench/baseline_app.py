@@ -13,7 +13,7 @@ import aiomysql
 
 COLUMNS = ("id", "username", "full_name", "email", "created_at", "updated_at")
 ONE = f"SELECT {', '.join(COLUMNS)} FROM users WHERE id = %s"  # noqa: S608 - fixed text
-PAGE = f"SELECT {', '.join(COLUMNS)}, COUNT(*) OVER () FROM users ORDER BY id LIMIT %s OFFSET 0"  # noqa: S608
+PAGE = f"SELECT {', '.join(COLUMNS)}, (SELECT COUNT(*) FROM users) FROM users ORDER BY id LIMIT %s"  # noqa: S608
 pools: list[aiomysql.Pool] = []
 
 
@@ -22,23 +22,25 @@ def as_user(row: tuple) -> dict:
     return dict(zip(COLUMNS, [*row[:4], *stamps], strict=True))
 
 
+def pool_options() -> dict:
+    env = os.environ.get
+    return {
+        "host": env("DB_HOST", "127.0.0.1"),
+        "port": int(env("DB_PORT", "3306")),
+        "user": env("DB_USER"),
+        "password": env("DB_PASSWORD"),
+        "db": env("DB_NAME", "users"),
+        "maxsize": int(env("DB_POOL_SIZE", "10")),
+        "autocommit": True,
+        "charset": "utf8mb4",
+        "init_command": "SET time_zone = '+00:00'",
+    }
+
+
 async def app(scope: dict, receive, send) -> None:
     if scope["type"] == "lifespan":
         await receive()  # startup
-        env = os.environ.get
-        pools.append(
-            await aiomysql.create_pool(
-                host=env("DB_HOST", "127.0.0.1"),
-                port=int(env("DB_PORT", "3306")),
-                user=env("DB_USER"),
-                password=env("DB_PASSWORD"),
-                db=env("DB_NAME", "users"),
-                maxsize=int(env("DB_POOL_SIZE", "10")),
-                autocommit=True,
-                charset="utf8mb4",
-                init_command="SET time_zone = '+00:00'",
-            )
-        )
+        pools.append(await aiomysql.create_pool(**pool_options()))
         await send({"type": "lifespan.startup.complete"})
         await receive()  # shutdown
         pools[0].close()

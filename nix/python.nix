@@ -29,6 +29,7 @@ in
     ps.pydantic
     ps.pydantic-settings
     ps.httpx
+    ps.sniffio
     ps.hypercorn
     ps.uvloop
     ps.prometheus-client

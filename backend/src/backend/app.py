@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import gc
 import multiprocessing
 import os
 import signal
@@ -21,13 +22,13 @@ from backend.blueprints.users import api, legacy
 from backend.lib import metrics
 from backend.lib.db import Database
 from backend.lib.http import MAX_BODY_BYTES, register_cors
-from backend.lib.lifecycle import register_request_hooks
+from backend.lib.lifecycle import TrackedQuart
 from backend.lib.logging import configure_logging
 from backend.lib.problems import PROBLEM_CONTENT_TYPE, register_error_handlers
 from backend.models.users import NoContent, Problem
 from backend.settings import Settings, load_settings
 
-POOL_METRICS_INTERVAL_SECONDS = 1.0
+PUBLISH_INTERVAL_SECONDS = 1.0
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
 
@@ -89,9 +90,14 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     if configure_logs:
         configure_logging(settings.backend_log_level)
 
-    app = Quart(__name__, static_folder=None)
+    app = TrackedQuart(__name__, static_folder=None)
+    app.access_log = settings.backend_access_log
+    app.collect_metrics = settings.backend_metrics
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        # Answers are small JSON documents that the server buffers in one write, so sending one
+        # never waits on the client; without a limit Quart spares a task and a timer per request.
+        RESPONSE_TIMEOUT=None,
         BACKEND_METRICS=settings.backend_metrics,
         SETTINGS=settings,
     )
@@ -123,9 +129,6 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.register_blueprint(ops)
 
     register_error_handlers(app)
-    register_request_hooks(
-        app, access_log=settings.backend_access_log, collect_metrics=settings.backend_metrics
-    )
     register_cors(app, settings.cors_origins)
 
     background: set[asyncio.Task[None]] = set()
@@ -135,7 +138,10 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         _tie_worker_to_master()
         await database.connect()
         if settings.backend_metrics:
-            background.add(asyncio.create_task(_publish_pool_figures(database)))
+            background.add(asyncio.create_task(_publish_figures(database)))
+        # What exists now (modules, the app, its routes and schemas) lives as long as the
+        # process: keep it out of the collections that per-request garbage sets off.
+        gc.freeze()
 
     @app.after_serving
     async def close_pool() -> None:
@@ -151,11 +157,11 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     return app
 
 
-async def _publish_pool_figures(database: Database) -> None:
-    """Keep this worker's pool gauges fresh; any worker may be the one answering /metrics."""
+async def _publish_figures(database: Database) -> None:
+    """Keep this worker's in-flight and pool gauges fresh; any worker may answer /metrics."""
     while True:
-        metrics.record_pool(database)
-        await asyncio.sleep(POOL_METRICS_INTERVAL_SECONDS)
+        metrics.publish_figures(database)
+        await asyncio.sleep(PUBLISH_INTERVAL_SECONDS)
 
 
 def _tie_worker_to_master() -> None:

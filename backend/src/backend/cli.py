@@ -159,7 +159,7 @@ def migrate_database(settings: Settings, *, wait: float = 0.0) -> None:
 async def _migrate(settings: Settings, wait: float) -> list[str]:
     from pymysql.err import MySQLError
 
-    from backend.lib.db import describe_error, open_connection
+    from backend.lib.connect import describe_error, open_connection
     from backend.migrations import MigrationError, apply_migrations
 
     location = settings.database

@@ -6,7 +6,8 @@ from quart import Blueprint, Response, current_app
 from quart_schema import hide
 
 from backend.lib import metrics
-from backend.lib.db import describe_error, get_database
+from backend.lib.connect import describe_error
+from backend.lib.db import get_database
 from backend.lib.encoding import json_response
 from backend.lib.problems import RETRY_AFTER_SECONDS, ApiProblem, DatabaseUnavailable
 
@@ -61,6 +62,6 @@ async def metrics_endpoint() -> Response:
     """Prometheus text format, summed over every worker."""
     if not current_app.config["BACKEND_METRICS"]:
         raise ApiProblem(404, "metrics are turned off (BACKEND_METRICS=false)")
-    metrics.record_pool(get_database())
+    metrics.publish_figures(get_database())
     body, content_type = metrics.render()
     return Response(body, content_type=content_type)

@@ -13,31 +13,26 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import aiomysql
 import databases
 from databases.core import Connection
-from pymysql.constants import CLIENT
 from pymysql.err import (
     DataError,
     IntegrityError,
     InterfaceError,
     InternalError,
-    MySQLError,
     OperationalError,
     ProgrammingError,
 )
 from quart import current_app
 
+from backend.lib.connect import connect_kwargs, describe_error
 from backend.lib.problems import ApiProblem, DatabaseUnavailable
 from backend.settings import Settings
 
 logger = logging.getLogger("backend.db")
 
-# Server-maintained DATETIME values (DEFAULT / ON UPDATE CURRENT_TIMESTAMP) follow the session
-# time zone, so every connection runs in UTC whatever the server's own zone is.
-SESSION_INIT = "SET time_zone = '+00:00'"
 POOL_RECYCLE_SECONDS = 3600
 WARNING_INTERVAL_SECONDS = 10.0
 
@@ -46,26 +41,6 @@ _STATEMENT_ERRORS = (IntegrityError, ProgrammingError, DataError, ApiProblem)
 # Errors meaning the server is gone, unreachable or not answering.
 _UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, InternalError, OSError, EOFError)
 ER_NO_SUCH_TABLE = 1146
-
-
-def connect_kwargs(settings: Settings) -> dict[str, Any]:
-    """aiomysql connection options shared by the pool and the migration runner."""
-    return {
-        "connect_timeout": settings.db_connect_timeout,
-        "init_command": SESSION_INIT,
-        "charset": "utf8mb4",
-        # UPDATE reports matched rows, not changed rows, so "no such user" is told apart from
-        # "nothing to change" without another query.
-        "client_flag": CLIENT.FOUND_ROWS,
-    }
-
-
-def describe_error(error: BaseException) -> str:
-    if isinstance(error, MySQLError) and len(error.args) >= 2:
-        return f"({error.args[0]}) {error.args[1]}"
-    if isinstance(error, TimeoutError):
-        return "timed out"
-    return str(error) or type(error).__name__
 
 
 class Database:
@@ -190,20 +165,3 @@ def _discard(connection: Connection) -> None:
         return
     if raw is not None and not raw.closed:
         raw.close()
-
-
-async def open_connection(settings: Settings) -> aiomysql.Connection:
-    """One connection outside the pool, for the migration runner."""
-    location = settings.database
-    return await asyncio.wait_for(
-        aiomysql.connect(
-            host=location.host,
-            port=location.port,
-            user=location.user,
-            password=location.password,
-            db=location.name,
-            autocommit=True,
-            **connect_kwargs(settings),
-        ),
-        timeout=settings.db_connect_timeout + settings.db_query_timeout,
-    )

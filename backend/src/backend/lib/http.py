@@ -7,7 +7,7 @@ import re
 import uuid
 from typing import Any
 
-from quart import Quart, Response, g, request
+from quart import Quart, Request, Response, request
 
 from backend.lib.problems import ApiProblem
 
@@ -40,12 +40,10 @@ async def read_json_body() -> Any:
         raise ApiProblem(400, f"the request body is not valid JSON: {error}") from None
 
 
-def assign_request_id() -> str:
-    """Reuse the caller's X-Request-ID when it is a sane token, otherwise make a new one."""
-    incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    value = incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
-    g.request_id = value
-    return value
+def request_id_for(incoming: Request) -> str:
+    """The caller's X-Request-ID when it is a sane token, otherwise a new one."""
+    sent = incoming.headers.get(REQUEST_ID_HEADER, "")
+    return sent if _SAFE_REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
 
 
 def register_cors(app: Quart, origins: list[str]) -> None:

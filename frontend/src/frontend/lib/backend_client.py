@@ -160,7 +160,9 @@ class BackendClient:
             base_url=self.base_url,
             transport=self._transport,
             timeout=httpx.Timeout(self.total_timeout, connect=CONNECT_TIMEOUT),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            # Every connection opened under load is kept for the next calls: with fewer kept
+            # than opened, each burst closes some and opens them again.
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
             headers={"Accept": "application/json", "User-Agent": "users-frontend"},
             # The backend is on the internal network: never route it through a proxy from env.
             trust_env=False,

@@ -12,19 +12,24 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
-def assign_request_id() -> None:
+async def assign_request_id() -> None:
     """`before_request` hook."""
+    _assign()
+
+
+def _assign() -> str:
     sent = request.headers.get(REQUEST_ID_HEADER, "")
     g.request_id = sent if _VALID_REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
+    return g.request_id
 
 
 def current_request_id() -> str:
     if "request_id" not in g:
-        assign_request_id()
+        return _assign()
     return g.request_id
 
 
-def echo_request_id(response: Response) -> Response:
+async def echo_request_id(response: Response) -> Response:
     """`after_request` hook."""
     response.headers[REQUEST_ID_HEADER] = current_request_id()
     return response

@@ -24,7 +24,7 @@ SECURITY_HEADERS = {
 }
 
 
-def add_security_headers(response: Response) -> Response:
+async def add_security_headers(response: Response) -> Response:
     """`after_request` hook."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
