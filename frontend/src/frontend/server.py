@@ -134,5 +134,9 @@ def serve(settings: Settings) -> int:
     try:
         return run(hypercorn_config(settings))
     finally:
+        # Hypercorn returns once the first worker has stopped; the others may still be
+        # finishing requests (and writing metrics) for up to the graceful timeout.
+        for worker in multiprocessing.active_children():
+            worker.join()
         if created:
             shutil.rmtree(metrics_dir, ignore_errors=True)
