@@ -18,19 +18,18 @@ import time
 from pathlib import Path
 
 import pytest
-from backend.testing import descendants, free_port, is_running, wait_until
+from backend.testing import descendants, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def start_time(pid: int) -> str | None:
-    """When a live process started (field 22 of /proc/PID/stat); None once it is gone."""
-    if not is_running(pid):
-        return None
+    """When a live process started (field 22 of /proc/PID/stat); None once gone or a zombie."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
+    return None if fields[0] == "Z" else fields[19]
 
 
 LONG_RUNNING = ("mysql", "backend", "frontend")

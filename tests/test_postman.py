@@ -6,12 +6,10 @@ import json
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
-from running_stack import Stack
+from running_stack import ROOT, Stack
 
-ROOT = Path(__file__).resolve().parent.parent
 COLLECTION = ROOT / "postman" / "users-api.postman_collection.json"
 ENVIRONMENT = ROOT / "postman" / "local.postman_environment.json"
 SCHEMA_V21 = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from backend.testing import BackendProcess, MySQLServer, free_port, wait_until
+from backend.testing import BackendProcess, MySQLServer, free_port, is_running, wait_until
 
 
 def metric_samples(text: str) -> dict[str, float]:
@@ -25,18 +25,9 @@ def metric_samples(text: str) -> dict[str, float]:
     }
 
 
-def running(pid: int) -> bool:
-    """True while the process exists and is not a zombie waiting to be reaped."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def assert_all_gone(pids: list[int]) -> None:
     # multiprocessing's resource tracker leaves a moment after the server, on its own.
-    wait_until(lambda: not any(running(pid) for pid in pids), 10, f"{pids} to exit")
+    wait_until(lambda: not any(is_running(pid) for pid in pids), 10, f"{pids} to exit")
 
 
 def test_single_worker_runs_in_one_process_and_exits_cleanly_on_sigterm(
@@ -129,7 +120,7 @@ def test_reload_mode_serves_and_stops_cleanly(
 
     assert httpx.get(f"{backend.url}/healthz").status_code == 200
     assert backend.stop() == 0
-    assert not running(worker)
+    assert not is_running(worker)
     assert_all_gone(children)
 
 

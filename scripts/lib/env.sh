@@ -38,12 +38,17 @@ MYSQL_DATA_DIR=$(realpath -m "$MYSQL_DATA_DIR")
 STACK_LOG_FILE=$(realpath -m "$STACK_LOG_FILE")
 export DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD MYSQL_DATA_DIR MYSQL_SOCKET STACK_LOG_FILE
 
-# The MySQL client as root over the socket: MariaDB calls it `mariadb`, MySQL `mysql`.
-mysql_client() {
-  local client
-  client=$(command -v mariadb || command -v mysql) || {
-    echo "error: no mysql or mariadb client on PATH" >&2
+# The MySQL client program: MariaDB calls it `mariadb`, MySQL `mysql`.
+mysql_client_program() {
+  command -v mariadb || command -v mysql || {
+    echo "error: no mysql or mariadb client on PATH (run 'make bootstrap', or use 'nix develop')" >&2
     return 127
   }
+}
+
+# The client as root over the socket.
+mysql_client() {
+  local client
+  client=$(mysql_client_program) || return
   "$client" --no-defaults --protocol=socket --socket="$MYSQL_SOCKET" --user=root "$@"
 }

@@ -355,18 +355,8 @@ class BackendProcess:
             return None
 
     def children(self) -> list[int]:
-        """Process ids of the direct children, read from /proc."""
-        if self.process is None:
-            return []
-        found = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            with contextlib.suppress(OSError):
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                if int(fields[1]) == self.process.pid:
-                    found.append(int(entry.name))
-        return found
+        """Process ids of every process below this one (workers, resource tracker)."""
+        return sorted(descendants(self.process.pid)) if self.process is not None else []
 
     def workers(self) -> list[int]:
         """The children that are Hypercorn workers (not multiprocessing's resource tracker)."""
