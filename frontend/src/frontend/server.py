@@ -8,7 +8,9 @@ be reached on the public port: the pages app does not have such a route at all.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
+import ctypes
+import ctypes.util
 import logging
 import multiprocessing
 import os
@@ -23,6 +25,8 @@ from hypercorn.config import Config
 from hypercorn.run import run
 
 from frontend.settings import Settings
+
+PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
 # prometheus_client decides at import time whether to use the multiprocess directory, so this
 # module must not import it (nor the app) before `serve` has prepared that directory.
@@ -42,11 +46,10 @@ class PortRouter:
         self.pages_app = pages_app
         self.metrics_app = metrics_app
         self.metrics_port = metrics_port
-        self._sigterm_forwarded = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            self._forward_worker_sigterm_to_supervisor()
+            _tie_worker_to_master()
             await self.pages_app(scope, receive, send)
             return
         server = scope.get("server")
@@ -55,23 +58,25 @@ class PortRouter:
         else:
             await self.pages_app(scope, receive, send)
 
-    def _forward_worker_sigterm_to_supervisor(self) -> None:
-        # With several workers Hypercorn stops them gracefully through a shared event set by
-        # the supervising process, and the workers do not handle SIGTERM themselves. Process
-        # managers often signal the whole process group, which would kill a worker mid-request;
-        # instead a worker passes the signal on to the supervisor, which drains every worker.
-        if self._sigterm_forwarded or multiprocessing.parent_process() is None:
-            return
-        self._sigterm_forwarded = True
-        supervisor = os.getppid()
 
-        def forward() -> None:
-            if os.getppid() == supervisor:
-                os.kill(supervisor, signal.SIGTERM)
-            else:  # orphaned: nobody will set the shutdown event, so stop now
-                os._exit(0)
+def _tie_worker_to_master() -> None:
+    """In a Hypercorn worker process, leave shutting down to the master process.
 
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, forward)
+    The master stops its workers gracefully through a shared event; a SIGTERM sent to the whole
+    process group (as process managers do) must not cut their in-flight requests short, and
+    must not reach the master again through its workers: Hypercorn's handler is not re-entrant
+    and can deadlock. Should the master die without stopping them, the kernel kills the worker
+    (Linux), so none is left behind. The backend does the same (backend/app.py).
+    """
+    master = multiprocessing.parent_process()
+    if master is None:
+        return
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != master.pid:  # the master died before the line above
+        os._exit(1)
 
 
 def build_asgi_app(settings: Settings | None = None) -> PortRouter:
