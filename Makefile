@@ -42,7 +42,8 @@ db-shell: ## Open a MySQL shell on the application database, as the application 
 	scripts/db-shell
 
 .PHONY: test
-test: lint ## Lint, then backend, frontend and end-to-end tests (the CI command)
+test: lint ## Lint, then the test support's, backend, frontend and end-to-end tests (the CI command)
+	$(PYTEST) testkit/tests
 	$(PYTEST) backend/tests
 	$(PYTEST) frontend/tests
 	$(PYTEST) tests

@@ -21,8 +21,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,21 +32,15 @@ BENCH = ROOT / "bench"
 LOAD_SCRIPT = BENCH / "load.lua"
 sys.path.insert(0, str(ROOT / "tests"))  # running_stack: how the end-to-end tests start a stack
 
-from backend.testing import (  # noqa: E402
-    MySQLServer,
-    descendants,
-    find_scripts_dir,
-    free_port,
-    wait_until,
-)
-from frontend.testing import start_frontend  # noqa: E402
+from testkit.environment import scrubbed_environ  # noqa: E402
+from testkit.mysql import MySQLServer  # noqa: E402
+from testkit.processes import ServerProcess  # noqa: E402
+from testkit.procfs import descendants, resident_mib, stat  # noqa: E402
+from testkit.project import scripts_dir  # noqa: E402
+from testkit.services import run_backend_migrate, start_frontend  # noqa: E402
 
 SEED_USERS = 1000
 METRICS_PAIR = ("backend", "backend_no_metrics", "backend_2", "backend_no_metrics_2")
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-# Variables of the caller's environment that would change what a started server does.
-_OWN_PREFIXES = ("DB_", "BACKEND_", "MYSQL_", "FRONTEND_")
-_OWN_NAMES = ("DATABASE_URL", "PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -76,79 +68,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # --- processes ---------------------------------------------------------------------------------
 
 
-def server_environ(**extra: str) -> dict[str, str]:
-    environ = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(_OWN_PREFIXES) and key not in _OWN_NAMES
-    }
-    environ.update(PYTHONUNBUFFERED="1", PC_DISABLE_DOTENV="1", **extra)
-    return environ
+class BenchServer(ServerProcess):
+    """A server configured like the backend: BACKEND_HOST, BACKEND_PORT and DB_* variables."""
 
-
-def http_status(url: str, timeout: float = 2.0) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except OSError:
-        return None
-
-
-class Server:
-    """An HTTP server process on a free loopback port, in a process group of its own."""
+    port_variables = ("BACKEND_PORT",)
 
     def __init__(self, name: str, command: list[str], env: dict[str, str], logs: Path) -> None:
-        self.name = name
-        self.command = command
-        self.env = env
-        self.log_path = logs / f"{name}.log"
-        self.port = 0
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def start(self, ready_path: str) -> Server:
-        self.port = free_port()
-        env = {**self.env, "BACKEND_HOST": "127.0.0.1", "BACKEND_PORT": str(self.port)}
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                self.command,
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-
-        def ready() -> bool:
-            if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited early:\n{self.log_path.read_text()}")
-            return http_status(self.url + ready_path) == 200
-
-        wait_until(ready, 60, f"{self.name} to answer {ready_path}", 0.1)
-        return self
-
-    def stop(self) -> None:
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()  # Hypercorn's graceful shutdown stops its workers too
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        super().__init__(name, command, {**env, "BACKEND_HOST": "127.0.0.1"}, logs / f"{name}.log")
 
 
 def tree(pid: int) -> list[int]:
@@ -156,21 +82,8 @@ def tree(pid: int) -> list[int]:
 
 
 def cpu_seconds(pids: list[int]) -> float:
-    """User plus system time the processes have used so far, from /proc."""
-    ticks = 0
-    for pid in pids:
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / CLOCK_TICKS
-
-
-def rss_mib(pid: int) -> float:
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    """User plus system time the processes have used so far."""
+    return sum(found.cpu_seconds for found in map(stat, pids) if found is not None)
 
 
 class MemoryWatch:
@@ -183,7 +96,7 @@ class MemoryWatch:
         self._stop = threading.Event()
 
     def snapshot(self) -> dict[str, float]:
-        return {role: sum(rss_mib(pid) for pid in pids) for role, pids in self.roles.items()}
+        return {role: sum(resident_mib(pid) for pid in pids) for role, pids in self.roles.items()}
 
     def _sample(self) -> None:
         while not self._stop.wait(0.5):
@@ -217,20 +130,12 @@ class MemoryWatch:
 
 def start_database(stack: contextlib.ExitStack, workdir: Path) -> MySQLServer:
     """The project's own MySQL lifecycle scripts, in a temporary directory; 1,000 users."""
-    server = MySQLServer(find_scripts_dir(), workdir / "mysql")
+    server = MySQLServer(scripts_dir(), workdir / "mysql")
     server.workdir.mkdir()
     stack.callback(server.cleanup)
     server.start()
     server.setup()
-    migrate = subprocess.run(
-        [sys.executable, "-m", "backend.cli", "migrate"],
-        env=server_environ(**server.db_env()),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if migrate.returncode != 0:
-        raise RuntimeError(f"backend migrate failed: {migrate.stderr}")
+    run_backend_migrate(server.db_env())
     connection = server.connect()
     try:
         with connection.cursor() as cursor:
@@ -426,34 +331,38 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         with contextlib.ExitStack() as stack:
             step("starting MySQL/MariaDB and seeding 1,000 users")
             database = start_database(stack, workdir)
-            env = server_environ(**database.db_env(), BACKEND_WORKERS=str(args.workers))
+            env = scrubbed_environ(**database.db_env(), BACKEND_WORKERS=str(args.workers))
             backend = [sys.executable, "-m", "backend.cli", "serve"]
             servers = {
-                "backend": Server("backend", backend, env, logs),
+                "backend": BenchServer("backend", backend, env, logs),
                 # A second process of each kind for the metrics comparison: two processes of
                 # one configuration differ by up to several percent (memory layout, hash
                 # seeds), as much as the difference measured; two of each halve that.
-                "backend_2": Server("backend_2", backend, env, logs),
-                "backend_no_metrics": Server(
+                "backend_2": BenchServer("backend_2", backend, env, logs),
+                "backend_no_metrics": BenchServer(
                     "backend_no_metrics", backend, {**env, "BACKEND_METRICS": "false"}, logs
                 ),
-                "backend_no_metrics_2": Server(
+                "backend_no_metrics_2": BenchServer(
                     "backend_no_metrics_2", backend, {**env, "BACKEND_METRICS": "false"}, logs
                 ),
-                "baseline": Server(
+                "baseline": BenchServer(
                     "baseline", [sys.executable, str(BENCH / "baseline_app.py")], env, logs
                 ),
-                "quart": Server("quart", [sys.executable, str(BENCH / "quart_app.py")], env, logs),
+                "quart": BenchServer(
+                    "quart", [sys.executable, str(BENCH / "quart_app.py")], env, logs
+                ),
             }
             step("starting the backend (metrics on, off), the baseline, bare Quart, the frontend")
             for server in servers.values():
                 stack.callback(server.stop)
-                server.start("/healthz" if server.name.startswith("backend") else "/api/v1/users/1")
+                server.start(
+                    "/healthz" if server.name.startswith("backend") else "/api/v1/users/1", 60
+                )
             frontend = start_frontend(servers["backend"].url, logs, workers=str(args.workers))
             stack.callback(frontend.stop)
 
             trees = {name: tree(server.pid) for name, server in servers.items()}
-            trees["frontend"] = tree(frontend.process.pid)
+            trees["frontend"] = tree(frontend.pid)
             trees["mysqld"] = [database.process.pid]
             memory = MemoryWatch(
                 {name: trees[name] for name in ("mysqld", "backend", "frontend", "baseline")}
@@ -461,7 +370,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             load = Load(args, database.process.pid)
             with memory.sampling():
                 urls = {name: server.url for name, server in servers.items()}
-                report["results"] = measure(load, urls, trees, frontend.base_url, args)
+                report["results"] = measure(load, urls, trees, frontend.url, args)
             report["memory"] = memory.report()
         if not args.skip_start:
             step("timing process-compose up: cold (empty data directory), then warm, twice")

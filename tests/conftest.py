@@ -1,4 +1,5 @@
-"""End-to-end fixtures: stacks on free ports with temporary data (see running_stack.py)."""
+"""End-to-end fixtures: stacks on free ports with temporary data (see running_stack.py), and
+the throwaway database, a live backend and Chromium for the tests that need both services."""
 
 from __future__ import annotations
 
@@ -8,6 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 from running_stack import Stack, start_times
+
+pytest_plugins = [
+    "testkit.plugins.isolation",
+    "testkit.plugins.database",
+    "testkit.plugins.backend",
+    "testkit.plugins.browser",
+]
 
 
 @pytest.fixture(scope="session")

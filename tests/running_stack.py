@@ -18,24 +18,20 @@ import time
 from pathlib import Path
 
 import pytest
-from backend.testing import descendants, free_port, wait_until
+from testkit.network import free_port
+from testkit.procfs import command_line, descendants, start_time
+from testkit.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def start_time(pid: int) -> str | None:
-    """When a live process started (field 22 of /proc/PID/stat); None once gone or a zombie."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return None if fields[0] == "Z" else fields[19]
 
 
 LONG_RUNNING = ("mysql", "backend", "frontend")
 ONE_SHOT = ("mysql-setup", "backend-migrate")
 # Only these variables of the test runner's environment reach the stack.
 PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "USERS_STACK_NO_VENV")
+
+RUNTIME_PACKAGES = ("backend", "frontend", "servicekit")
+IGNORED_IN_COPIES = shutil.ignore_patterns("__pycache__")
 
 # (what, seconds) for every start, printed at the end of the run.
 start_times: list[tuple[str, float]] = []
@@ -46,6 +42,16 @@ def process_compose() -> str:
     if not Path(found).exists():
         pytest.fail("process-compose is not installed: run 'make bootstrap' (or use nix develop)")
     return found
+
+
+def copy_sources(destination: Path) -> dict[str, Path]:
+    """Copy the src/ folder of every package the stack runs; returns package -> copy."""
+    copies = {}
+    for source in sorted(ROOT.glob("*/src")):
+        if source.parent.name in RUNTIME_PACKAGES:
+            copies[source.parent.name] = destination / source.parent.name
+            shutil.copytree(source, copies[source.parent.name], ignore=IGNORED_IN_COPIES)
+    return copies
 
 
 class Stack:
@@ -77,10 +83,15 @@ class Stack:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        # The services import a copy of their sources: a test may change a file (live reload)
+        # without touching the checkout, or reloading a stack you are running from it.
+        self.sources = copy_sources(workdir / "sources")
+        inherited = [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []
+        self.env["PYTHONPATH"] = os.pathsep.join([*map(str, self.sources.values()), *inherited])
         self.process: subprocess.Popen[bytes] | None = None
         # Every process of this stack seen so far, with its start time: a pid alone could be
         # reused by an unrelated process once ours has exited.
-        self.seen: dict[int, str] = {}
+        self.seen: dict[int, int] = {}
 
     @property
     def backend_url(self) -> str:
@@ -180,9 +191,9 @@ class Stack:
         """Processes of this stack still alive, as 'pid command' lines."""
         alive = []
         for pid in self.still_running():
-            with contextlib.suppress(OSError):
-                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-                alive.append(f"{pid} {command.decode(errors='replace')}")
+            command = command_line(pid)
+            if command is not None:
+                alive.append(f"{pid} {command}")
         return alive
 
     def kill(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -76,3 +77,41 @@ def documented_variables() -> set[str]:
 )
 def test_every_setting_is_documented_in_env_example(variable: str) -> None:
     assert variable in documented_variables()
+
+
+DOTENV = """\
+# a comment
+DB_PASSWORD=pa$$word
+DB_NAME='single $quoted'
+DB_USER="double ${DB_NAME} and \\"escaped\\""
+DB_HOST=spaced value # inline comment
+"""
+
+
+def test_scripts_read_env_with_dotenv_rules_not_as_bash(tmp_path: Path) -> None:
+    """.env is read as dotenv, the file's values win over the environment's."""
+    env_file = tmp_path / ".env"
+    env_file.write_text(DOTENV)
+    show = tmp_path / "show"
+    show.write_text(
+        f'#!/usr/bin/env bash\nsource "{ROOT}/scripts/lib/env.sh"\n'
+        'printf "%s\\n" "$DB_PASSWORD" "$DB_NAME" "$DB_USER" "$DB_HOST" "$PC_DISABLE_DOTENV"\n'
+    )
+    show.chmod(0o755)
+
+    result = subprocess.run(
+        [str(show)],
+        env={"PATH": os.environ["PATH"], "STACK_ENV_FILE": str(env_file), "DB_NAME": "shell"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+
+    assert result.stdout.splitlines() == [
+        "pa$$word",
+        "single $quoted",
+        'double single $quoted and "escaped"',
+        "spaced value",
+        "1",  # so that process-compose does not read the file a second time
+    ]

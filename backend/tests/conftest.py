@@ -2,15 +2,20 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 import pytest_asyncio
 from backend.app import create_app
 from backend.settings import Settings
-from backend.testing import *  # noqa: F403
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
+
+pytest_plugins = [
+    "testkit.plugins.isolation",
+    "testkit.plugins.database",
+    "testkit.plugins.backend",
+]
 
 _names = itertools.count()
 
@@ -25,18 +30,6 @@ def settings_for(env: dict[str, str], **overrides: object) -> Settings:
 def make_settings(db_env: dict[str, str]) -> Callable[..., Settings]:
     """Settings for the session's database, with overrides: make_settings(db_pool_size=2)."""
     return lambda **overrides: settings_for(db_env, **overrides)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _isolated_environment() -> Iterator[None]:
-    """Settings come from the environment: keep a developer's exported values out of tests."""
-    saved = {
-        key: os.environ.pop(key)
-        for key in list(os.environ)
-        if key.startswith(("DB_", "BACKEND_")) or key in {"DATABASE_URL"}
-    }
-    yield
-    os.environ.update(saved)
 
 
 @pytest_asyncio.fixture(scope="session")

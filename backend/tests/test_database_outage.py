@@ -12,7 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from backend.testing import BackendProcess, MySQLServer, wait_until
+from testkit.mysql import MySQLServer
+from testkit.services import BackendProcess
+from testkit.waiting import wait_until
 
 QUERY_TIMEOUT = 3.0  # DB_QUERY_TIMEOUT's default
 MARGIN = 1.0  # process scheduling on a busy 2-core machine

@@ -9,13 +9,15 @@ import sys
 import aiomysql
 import pytest
 from backend.migrations import apply_migrations, available_migrations
-from backend.testing import MySQLServer, free_port
+from testkit.environment import bare_environ
+from testkit.mysql import MySQLServer
+from testkit.network import free_port
 
 
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "backend.cli", *args],
-        env={"PATH": "/usr/bin:/bin", **env},
+        env=bare_environ(**env),
         capture_output=True,
         text=True,
         timeout=60,
@@ -136,7 +138,7 @@ def test_migrate_can_wait_for_the_database_to_come_up(
     try:
         waiting = subprocess.Popen(
             [sys.executable, "-m", "backend.cli", "migrate", "--wait", "60"],
-            env={"PATH": "/usr/bin:/bin", **db_env},
+            env=bare_environ(**db_env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -8,8 +8,8 @@ import logging
 import httpx
 import pytest
 from backend.app import create_app
-from backend.testing import BackendProcess
 from quart.typing import TestClientProtocol as Client
+from testkit.services import BackendProcess
 
 
 async def test_livez(client: Client) -> None:

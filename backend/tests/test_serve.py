@@ -13,7 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from backend.testing import BackendProcess, MySQLServer, free_port, is_running, wait_until
+from testkit.environment import bare_environ
+from testkit.mysql import MySQLServer
+from testkit.network import free_port
+from testkit.procfs import is_running
+from testkit.services import BackendProcess
+from testkit.waiting import wait_until
 
 
 def metric_samples(text: str) -> dict[str, float]:
@@ -127,7 +132,7 @@ def test_reload_mode_serves_and_stops_cleanly(
 def run_healthcheck(port: int) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "backend.cli", "healthcheck"],
-        env={"PATH": "/usr/bin:/bin", "BACKEND_PORT": str(port)},
+        env=bare_environ(BACKEND_PORT=str(port)),
         capture_output=True,
         text=True,
         timeout=30,
@@ -145,7 +150,7 @@ def test_healthcheck_command(live_backend_process: BackendProcess) -> None:
 def test_serve_refuses_the_development_password_in_production() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "backend.cli", "serve"],
-        env={"PATH": "/usr/bin:/bin", "BACKEND_ENV": "production", "BACKEND_PORT": "0"},
+        env=bare_environ(BACKEND_ENV="production", BACKEND_PORT="0"),
         capture_output=True,
         text=True,
         timeout=30,

@@ -1,25 +1,15 @@
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 
 import pytest
-
-# The throwaway MySQL server and the real backend for the integration and browser tests.
-from backend.testing import *  # noqa: F403
 from frontend.app import create_app
 from frontend.settings import Settings
-from frontend.testing import FakeBackend
 from quart import Quart
 from quart.typing import TestClientProtocol as QuartClient
+from testkit.fake_backend import FakeBackend
 
-
-@pytest.fixture(autouse=True)
-def _isolated_from_frontend_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Settings in tests come from the test, never from the developer's shell."""
-    for name in list(os.environ):
-        if name.startswith("FRONTEND_") or name == "PROMETHEUS_MULTIPROC_DIR":
-            monkeypatch.delenv(name)
+pytest_plugins = ["testkit.plugins.isolation"]
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from frontend.lib.logging import ACCESS_LOGGER_NAME, JsonFormatter
 from frontend.lib.metrics import MetricsApp
 from frontend.server import PortRouter
 from frontend.settings import Settings
-from frontend.testing import FakeBackend, problem
 from quart import Quart
+from testkit.fake_backend import FakeBackend, problem
 
 METRICS_PORT = 18001
 PAGES_PORT = 18000

@@ -10,9 +10,10 @@ import httpx
 import pytest
 from frontend.app import create_app
 from frontend.settings import Settings
-from frontend.testing import FakeBackend, csrf_token_in, problem
 from quart import Quart
 from quart.typing import TestClientProtocol as QuartClient
+from testkit.fake_backend import FakeBackend, problem
+from testkit.pages import csrf_token_in
 
 NEW_USER = {"username": "ana.lima", "full_name": "Ana Lima", "email": "ana@example.com"}
 
@@ -53,7 +54,7 @@ async def test_home_shows_user_count_and_healthy_status(client, fake_backend: Fa
     assert re.search(r'class="stat-value">2<', html)
     assert "Operational" in html
     assert "Connected" in html
-    assert "pool size: 10" in html
+    assert "latency: 0.4 ms" in html
 
 
 async def test_home_is_503_with_a_retry_link_when_backend_is_down(client, fake_backend):

@@ -6,9 +6,10 @@ import re
 
 import pytest
 from frontend.lib.security import SECURITY_HEADERS
-from frontend.testing import FakeBackend, csrf_token_in
 from quart import Quart
 from quart.typing import TestClientProtocol as QuartClient
+from testkit.fake_backend import FakeBackend
+from testkit.pages import csrf_token_in
 
 NEW_USER = {"username": "ana.lima", "full_name": "Ana Lima", "email": "ana@example.com"}
 SCRIPT = "<script>alert(1)</script>"

@@ -14,8 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from backend.testing import descendants, free_port, is_running, wait_until
-from frontend.testing import csrf_token_in, frontend_command, start_frontend
+from testkit.environment import bare_environ
+from testkit.network import free_port
+from testkit.pages import csrf_token_in
+from testkit.procfs import descendants, is_running
+from testkit.services import FRONTEND_COMMAND, start_frontend
+from testkit.waiting import wait_until
 
 # Nothing listens there: every page needing the backend answers 503.
 DOWN_BACKEND = f"http://127.0.0.1:{free_port()}"
@@ -46,7 +50,7 @@ def test_several_workers_share_metrics_sessions_and_stop_cleanly(tmp_path: Path,
         # New connections each time, so both workers answer some of them.
         for number in range(20):
             response = httpx.get(
-                f"{served.base_url}/livez",
+                f"{served.url}/livez",
                 headers={"X-Request-ID": f"serve-test-{number}"},
                 trust_env=False,
             )
@@ -56,7 +60,7 @@ def test_several_workers_share_metrics_sessions_and_stop_cleanly(tmp_path: Path,
         # Every worker signs sessions with the same key: a form served by one worker is
         # accepted by the other (503 because the backend is down, never a CSRF 400).
         for _ in range(6):
-            with httpx.Client(base_url=served.base_url, trust_env=False) as browser:
+            with httpx.Client(base_url=served.url, trust_env=False) as browser:
                 token = csrf_token_in(browser.get("/users/new").text)
                 form = {
                     "username": "ana",
@@ -82,7 +86,7 @@ def test_several_workers_share_metrics_sessions_and_stop_cleanly(tmp_path: Path,
             metric_total(metrics.text, "frontend_backend_requests_total", outcome="unreachable")
             == 6
         )
-        assert http.get(f"{served.base_url}/metrics").status_code == 404
+        assert http.get(f"{served.url}/metrics").status_code == 404
     finally:
         exit_code = served.stop(whole_group=True)
 
@@ -98,8 +102,8 @@ def test_one_worker_runs_in_a_single_process(tmp_path: Path, http):
     served = start_frontend(DOWN_BACKEND, tmp_path)
     try:
         assert not [pid for pid in descendants(served.process.pid) if is_running(pid)]
-        assert http.get(f"{served.base_url}/users").status_code == 503
-        assert http.get(f"{served.base_url}/metrics").status_code == 404
+        assert http.get(f"{served.url}/users").status_code == 503
+        assert http.get(f"{served.url}/metrics").status_code == 404
         metrics_text = http.get(served.metrics_url).text
         assert metric_total(metrics_text, "frontend_http_requests_total", route="/users") == 1
     finally:
@@ -111,7 +115,7 @@ def test_reload_mode_starts_and_stops_cleanly(tmp_path: Path, http):
     try:
         children = descendants(served.process.pid)
         assert children
-        assert http.get(f"{served.base_url}/livez").status_code == 200
+        assert http.get(f"{served.url}/livez").status_code == 200
     finally:
         exit_code = served.stop(whole_group=False)
     assert exit_code == 0
@@ -171,7 +175,7 @@ def test_sigterm_lets_the_request_in_flight_finish(tmp_path: Path, workers, whol
     try:
         in_flight = threading.Thread(
             target=lambda: result.update(
-                page=httpx.get(f"{served.base_url}/users/1", timeout=20, trust_env=False)
+                page=httpx.get(f"{served.url}/users/1", timeout=20, trust_env=False)
             )
         )
         in_flight.start()
@@ -184,7 +188,7 @@ def test_sigterm_lets_the_request_in_flight_finish(tmp_path: Path, workers, whol
 
         def no_longer_serving() -> bool:
             try:
-                httpx.get(f"{served.base_url}/livez", timeout=0.5, trust_env=False)
+                httpx.get(f"{served.url}/livez", timeout=0.5, trust_env=False)
             except httpx.TransportError:
                 return True
             return False
@@ -206,8 +210,8 @@ def test_healthcheck_command(tmp_path: Path):
     served = start_frontend(DOWN_BACKEND, tmp_path)
     try:
         healthy = subprocess.run(
-            [*frontend_command(), "healthcheck"],
-            env={"FRONTEND_PORT": str(served.port), "PATH": "/usr/bin:/bin"},
+            [*FRONTEND_COMMAND, "healthcheck"],
+            env=bare_environ(FRONTEND_PORT=str(served.port)),
             capture_output=True,
             timeout=10,
             check=False,
@@ -215,8 +219,8 @@ def test_healthcheck_command(tmp_path: Path):
     finally:
         served.stop()
     unhealthy = subprocess.run(
-        [*frontend_command(), "healthcheck"],
-        env={"FRONTEND_PORT": str(served.port), "PATH": "/usr/bin:/bin"},
+        [*FRONTEND_COMMAND, "healthcheck"],
+        env=bare_environ(FRONTEND_PORT=str(served.port)),
         capture_output=True,
         timeout=10,
         check=False,
@@ -228,8 +232,8 @@ def test_healthcheck_command(tmp_path: Path):
 
 def test_serve_refuses_production_without_a_secret_key():
     completed = subprocess.run(
-        [*frontend_command(), "serve"],
-        env={"FRONTEND_ENV": "production", "PATH": "/usr/bin:/bin"},
+        [*FRONTEND_COMMAND, "serve"],
+        env=bare_environ(FRONTEND_ENV="production"),
         capture_output=True,
         text=True,
         timeout=30,

@@ -1,17 +1,8 @@
 # shellcheck shell=bash
 # Environment shared by the stack scripts: the project's .env, tool paths and every default.
-# Values already in the environment are kept, except that .env wins, as in process-compose.
+# Values already in the environment are kept, except that .env wins (as process-compose does).
 
 STACK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-
-# process-compose reads .env from the directory it starts in; the scripts read the same file.
-# PC_DISABLE_DOTENV=1 turns both off (the end-to-end tests use it to stay on their own ports).
-if [ -z "${PC_DISABLE_DOTENV:-}" ] && [ -f "$STACK_ROOT/.env" ]; then
-  set -a
-  # shellcheck source=/dev/null
-  source "$STACK_ROOT/.env"
-  set +a
-fi
 
 # Without Nix, `make bootstrap` puts the services in .venv and process-compose in bin/.
 # In `nix develop` and `nix run` the tools are already on PATH (USERS_STACK_NO_VENV=1).
@@ -22,6 +13,15 @@ fi
 # Nix puts on PATH still win.
 PATH="$PATH:/usr/sbin:/usr/local/sbin"
 export PATH
+
+# The project's .env (STACK_ENV_FILE), read once by dotenv-exec with dotenv rules, never as
+# bash: the script starts again with its values, and PC_DISABLE_DOTENV=1 tells the second run
+# and process-compose not to read it again. The end-to-end tests set it to stay on their ports.
+: "${STACK_ENV_FILE:=$STACK_ROOT/.env}"
+if [ -z "${PC_DISABLE_DOTENV:-}" ] && [ -f "$STACK_ENV_FILE" ]; then
+  export PC_DISABLE_DOTENV=1
+  exec python3 "$STACK_ROOT/scripts/lib/dotenv-exec" "$STACK_ENV_FILE" "$0" "$@"
+fi
 
 : "${DB_HOST:=127.0.0.1}"
 : "${DB_PORT:=3306}"

@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator
 import pytest
 from frontend.app import create_app
 from frontend.settings import Settings
-from frontend.testing import csrf_token_in
 from quart import Quart
 from quart.typing import TestClientProtocol as QuartClient
+from testkit.pages import csrf_token_in
 
 _numbers = itertools.count()
 

@@ -4,47 +4,25 @@ served frontend and the real backend."""
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from frontend.testing import ServedFrontend, start_frontend
+from testkit.services import FrontendProcess, start_frontend
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(
-    os.environ.get("TEST_ARTIFACTS_DIR", Path(__file__).resolve().parents[2] / "test-artifacts")
+    os.environ.get("TEST_ARTIFACTS_DIR", Path(__file__).resolve().parents[1] / "test-artifacts")
 )
 VIEWPORTS = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
 
 
 @pytest.fixture
-def served_frontend(live_backend: str, tmp_path: Path) -> Iterator[ServedFrontend]:
+def served_frontend(live_backend: str, tmp_path: Path) -> Iterator[FrontendProcess]:
     served = start_frontend(live_backend, tmp_path)
     yield served
     assert served.stop() == 0
-
-
-@pytest.fixture
-def chromium() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with playwright_sync.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_create_a_user_in_the_browser(served_frontend, chromium, empty_users_table):
@@ -53,7 +31,7 @@ def test_create_a_user_in_the_browser(served_frontend, chromium, empty_users_tab
         username = f"ana.{name}"
         # JavaScript is off: every page must work without it.
         context = chromium.new_context(
-            viewport=viewport, java_script_enabled=False, base_url=served_frontend.base_url
+            viewport=viewport, java_script_enabled=False, base_url=served_frontend.url
         )
         page = context.new_page()
         problems: list[str] = []

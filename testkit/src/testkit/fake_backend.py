@@ -1,28 +1,18 @@
-"""Test helpers (imported by tests only).
+"""An in-memory stand-in for the users API, plugged into the frontend with httpx.MockTransport.
 
-`FakeBackend` is an in-memory stand-in for the users API, plugged into the app with
-httpx.MockTransport. It follows the API's documented behaviour (validation, 409 on a taken
-username, 404, 204) and records every request, so tests can check what the pages sent, or
-that nothing was sent.
+It follows the API's documented behaviour (validation, 409 on a taken username, 404, 204) and
+records every request, so tests can check what the pages sent, or that nothing was sent.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
-from backend.testing import free_port, wait_until
 
-CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 USERNAME = re.compile(r"[A-Za-z0-9._-]{3,32}")
 Failure = Exception | httpx.Response | Callable[[httpx.Request], Awaitable[httpx.Response]]
 
@@ -37,7 +27,21 @@ def problem(status: int, title: str, errors: list[dict[str, str]] | None = None)
     return httpx.Response(status, content=json.dumps(body).encode(), headers=headers)
 
 
+# What the real backend's /healthz answers while the database is up (tests/test_contracts.py
+# checks that both have the same shape).
+HEALTHY = {
+    "status": "ok",
+    "database": {
+        "status": "ok",
+        "latency_ms": 0.4,
+        "pool": {"size": 1, "free": 1, "in_use": 0, "max": 10},
+    },
+}
+
+
 class FakeBackend:
+    """The users API in memory, as the frontend sees it through httpx."""
+
     def __init__(self) -> None:
         self.users: dict[int, dict[str, object]] = {}
         self.next_id = 1
@@ -84,7 +88,7 @@ class FakeBackend:
     def _route(self, request: httpx.Request) -> httpx.Response:
         path, method = request.url.path, request.method
         if path == "/healthz":
-            return httpx.Response(200, json={"status": "ok", "database": {"pool_size": 10}})
+            return httpx.Response(200, json=HEALTHY)
         if path == "/api/v1/users":
             if method == "GET":
                 return self._list(request)
@@ -153,98 +157,3 @@ class FakeBackend:
             )
         user.update(fields)
         return httpx.Response(200, json=user)
-
-
-def csrf_token_in(html: str) -> str:
-    """The CSRF token of the (first) form in a page."""
-    match = CSRF_INPUT.search(html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
-
-
-# -- real processes -------------------------------------------------------------------------
-
-
-def frontend_command() -> list[str]:
-    script = Path(sys.executable).with_name("frontend")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "frontend"]
-
-
-@dataclass
-class ServedFrontend:
-    """A `frontend serve` process on free loopback ports, in its own process group."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-    metrics_port: int
-    log_path: Path
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def metrics_url(self) -> str:
-        return f"http://127.0.0.1:{self.metrics_port}/metrics"
-
-    def log_lines(self) -> list[str]:
-        return self.log_path.read_text(errors="replace").splitlines()
-
-    def stop(self, *, whole_group: bool = True, timeout: float = 20) -> int:
-        """SIGTERM (to the process group, as process managers do) and wait for the exit."""
-        if self.process.poll() is None:
-            if whole_group:
-                os.killpg(self.process.pid, signal.SIGTERM)
-            else:
-                self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-            raise
-
-
-def start_frontend(
-    backend_url: str, log_dir: Path, *, startup_timeout: float = 30, **env: str
-) -> ServedFrontend:
-    port, metrics_port = free_port(), free_port()
-    process_env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("FRONTEND_") and name != "PROMETHEUS_MULTIPROC_DIR"
-    }
-    process_env.update(
-        FRONTEND_HOST="127.0.0.1",
-        FRONTEND_PORT=str(port),
-        FRONTEND_METRICS_PORT=str(metrics_port),
-        FRONTEND_BACKEND_URL=backend_url,
-        **{f"FRONTEND_{name.upper()}": value for name, value in env.items()},
-    )
-    log_path = log_dir / f"frontend-{port}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*frontend_command(), "serve"],
-            env=process_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    served = ServedFrontend(process, port, metrics_port, log_path)
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"frontend exited early:\n{log_path.read_text()}")
-        try:
-            live = httpx.get(f"{served.base_url}/livez", timeout=1, trust_env=False)
-            metrics = httpx.get(served.metrics_url, timeout=1, trust_env=False)
-        except httpx.TransportError:
-            return False
-        return live.status_code == 200 and metrics.status_code == 200
-
-    try:
-        wait_until(ready, timeout=startup_timeout, what="frontend to answer /livez")
-    except BaseException:
-        served.stop()
-        raise
-    return served

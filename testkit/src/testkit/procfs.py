@@ -1,0 +1,86 @@
+"""What /proc says about a process: one reader for every test and the benchmark."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class ProcessStat:
+    """The fields of /proc/PID/stat the tests use (see proc(5))."""
+
+    state: str
+    parent: int
+    cpu_ticks: int  # user plus system time
+    start_ticks: int  # since boot: with the pid, tells a process from a later one
+
+    @property
+    def cpu_seconds(self) -> float:
+        return self.cpu_ticks / CLOCK_TICKS
+
+
+def stat(pid: int) -> ProcessStat | None:
+    """The process's stat line; None once it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) is in parentheses and may itself hold spaces or ')'.
+    fields = text.rsplit(")", 1)[1].split()
+    return ProcessStat(
+        state=fields[0],
+        parent=int(fields[1]),
+        cpu_ticks=int(fields[11]) + int(fields[12]),
+        start_ticks=int(fields[19]),
+    )
+
+
+def is_running(pid: int) -> bool:
+    """True for a live process; False once it is gone or a zombie waiting to be reaped."""
+    found = stat(pid)
+    return found is not None and found.state != "Z"
+
+
+def start_time(pid: int) -> int | None:
+    """When a live process started (clock ticks since boot); None once gone or a zombie."""
+    found = stat(pid)
+    return None if found is None or found.state == "Z" else found.start_ticks
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid`."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            found = stat(int(entry.name))
+            if found is not None:
+                parents[int(entry.name)] = found.parent
+    below: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - below
+        below |= frontier
+    return below
+
+
+def command_line(pid: int) -> str | None:
+    """The process's arguments joined by spaces; None once it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return raw.rstrip(b"\0").replace(b"\0", b" ").decode(errors="replace")
+
+
+def resident_mib(pid: int) -> float:
+    """Resident memory (VmRSS) in MiB; 0 once the process is gone."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
