@@ -12,34 +12,25 @@ import contextlib
 import itertools
 import json
 import os
-import platform
 import shutil
 import signal
-import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
-LOAD_SCRIPT = BENCH / "load.lua"
 sys.path.insert(0, str(ROOT / "tests"))  # running_stack: how the end-to-end tests start a stack
 
+from loadgen import Load, Target, combine, compare  # noqa: E402
+from processes import SEED_USERS, BenchServer, MemoryWatch, start_database, tree  # noqa: E402
+from report import machine, print_table, ratios  # noqa: E402
 from testkit.environment import scrubbed_environ  # noqa: E402
-from testkit.mysql import MySQLServer  # noqa: E402
-from testkit.processes import ServerProcess  # noqa: E402
-from testkit.procfs import descendants, resident_mib, stat  # noqa: E402
-from testkit.project import scripts_dir  # noqa: E402
-from testkit.services import run_backend_migrate, start_frontend  # noqa: E402
+from testkit.services import start_frontend  # noqa: E402
 
-SEED_USERS = 1000
 METRICS_PAIR = ("backend", "backend_no_metrics", "backend_2", "backend_no_metrics_2")
 
 
@@ -68,192 +59,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # --- processes ---------------------------------------------------------------------------------
 
 
-class BenchServer(ServerProcess):
-    """A server configured like the backend: BACKEND_HOST, BACKEND_PORT and DB_* variables."""
-
-    port_variables = ("BACKEND_PORT",)
-
-    def __init__(self, name: str, command: list[str], env: dict[str, str], logs: Path) -> None:
-        super().__init__(name, command, {**env, "BACKEND_HOST": "127.0.0.1"}, logs / f"{name}.log")
-
-
-def tree(pid: int) -> list[int]:
-    return [pid, *sorted(descendants(pid))]
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User plus system time the processes have used so far."""
-    return sum(found.cpu_seconds for found in map(stat, pids) if found is not None)
-
-
-class MemoryWatch:
-    """Resident memory of each role's processes: idle now, and the peak while sampling."""
-
-    def __init__(self, roles: dict[str, list[int]]) -> None:
-        self.roles = roles
-        self.idle = self.snapshot()
-        self.peak = dict(self.idle)
-        self._stop = threading.Event()
-
-    def snapshot(self) -> dict[str, float]:
-        return {role: sum(resident_mib(pid) for pid in pids) for role, pids in self.roles.items()}
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.5):
-            for role, mib in self.snapshot().items():
-                self.peak[role] = max(self.peak[role], mib)
-
-    @contextlib.contextmanager
-    def sampling(self) -> Iterator[None]:
-        self._stop.clear()
-        sampler = threading.Thread(target=self._sample, daemon=True)
-        sampler.start()
-        try:
-            yield
-        finally:
-            self._stop.set()
-            sampler.join()
-
-    def report(self) -> dict[str, dict[str, float]]:
-        return {
-            role: {
-                "processes": len(pids),
-                "idle_mib": round(self.idle[role], 1),
-                "load_mib": round(self.peak[role], 1),
-            }
-            for role, pids in self.roles.items()
-        }
-
-
 # --- database ----------------------------------------------------------------------------------
 
 
-def start_database(stack: contextlib.ExitStack, workdir: Path) -> MySQLServer:
-    """The project's own MySQL lifecycle scripts, in a temporary directory; 1,000 users."""
-    server = MySQLServer(scripts_dir(), workdir / "mysql")
-    server.workdir.mkdir()
-    stack.callback(server.cleanup)
-    server.start()
-    server.setup()
-    run_backend_migrate(server.db_env())
-    connection = server.connect()
-    try:
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO users (username, full_name, email) VALUES (%s, %s, %s)",
-                [
-                    (f"user{n:04d}", f"Seeded User {n}", f"user{n:04d}@example.com")
-                    for n in range(1, SEED_USERS + 1)
-                ],
-            )
-    finally:
-        connection.close()
-    return server
-
-
 # --- load --------------------------------------------------------------------------------------
-
-
-@dataclass
-class Target:
-    """What wrk requests (URL, and the arguments of bench/load.lua) and who answers it."""
-
-    url: str
-    script: Callable[[], list[str]]
-    server_pids: list[int] = field(default_factory=list)
-
-
-class Load:
-    """wrk: one thread, a fixed number of connections; results from bench/load.lua's summary.
-
-    Also the CPU time the server's processes and mysqld used per request during the run:
-    unlike requests per second, it hardly depends on what else the machine was doing.
-    """
-
-    def __init__(self, args: argparse.Namespace, database_pid: int) -> None:
-        self.connections = args.connections
-        self.prefix = ["taskset", "-c", args.wrk_cpu] if args.wrk_cpu else []
-        self.database_pids = [database_pid]
-
-    def run(self, target: Target, seconds: int) -> dict[str, Any]:
-        command = [
-            *self.prefix,
-            "wrk",
-            "--threads=1",
-            f"--connections={self.connections}",
-            f"--duration={seconds}s",
-            "--timeout=10s",
-            f"--script={LOAD_SCRIPT}",
-            target.url,
-            "--",
-            *target.script(),
-        ]
-        server_before = cpu_seconds(target.server_pids)
-        database_before = cpu_seconds(self.database_pids)
-        done = subprocess.run(
-            command, capture_output=True, text=True, check=True, timeout=seconds + 60
-        )
-        server_cpu = cpu_seconds(target.server_pids) - server_before
-        database_cpu = cpu_seconds(self.database_pids) - database_before
-        result = json.loads([line for line in done.stdout.splitlines() if line[:1] == "{"][-1])
-        requests = max(result["requests"], 1)
-        result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
-        result["failed"] = sum(result.pop("errors").values())
-        result["server_cpu_us"] = server_cpu / requests * 1e6
-        result["mysqld_cpu_us"] = database_cpu / requests * 1e6
-        return result
-
-
-def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Medians over the rounds, and every round's rate to show the spread."""
-
-    def median(key: str) -> float:
-        return statistics.median(run[key] for run in runs)
-
-    return {
-        "rps": round(median("rps"), 1),
-        "p50_ms": round(median("p50_us") / 1000, 2),
-        "p99_ms": round(median("p99_us") / 1000, 2),
-        "server_cpu_us_per_request": round(median("server_cpu_us")),
-        "mysqld_cpu_us_per_request": round(median("mysqld_cpu_us")),
-        "rps_rounds": [round(run["rps"], 1) for run in runs],
-        "failed": sum(run["failed"] for run in runs),
-    }
-
-
-def combine(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
-    """Two processes of one configuration as one: every figure averaged, round by round."""
-    averaged = ("p50_ms", "p99_ms", "server_cpu_us_per_request", "mysqld_cpu_us_per_request")
-    combined = {key: round((first[key] + second[key]) / 2, 2) for key in averaged}
-    pairs = zip(first["rps_rounds"], second["rps_rounds"], strict=True)
-    rounds = [(a + b) / 2 for a, b in pairs]
-    combined.update(
-        rps=round(statistics.median(rounds), 1),
-        rps_rounds=[round(rate, 1) for rate in rounds],
-        failed=first["failed"] + second["failed"],
-        server_cpu_us_per_request=round(combined["server_cpu_us_per_request"]),
-        mysqld_cpu_us_per_request=round(combined["mysqld_cpu_us_per_request"]),
-    )
-    return combined
-
-
-def compare(
-    load: Load,
-    targets: dict[str, Target],
-    args: argparse.Namespace,
-    *,
-    rounds: int | None = None,
-    seconds: int | None = None,
-) -> dict[str, dict[str, Any]]:
-    """Warm every target up, then measure them in turn, round after round, so that a drift
-    of the machine's speed affects all of them alike."""
-    for target in targets.values():
-        load.run(target, args.warmup)
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
-    for _round in range(rounds or args.rounds):
-        for name, target in targets.items():
-            runs[name].append(load.run(target, seconds or args.seconds))
-    return {name: summarise(results) for name, results in runs.items()}
 
 
 # --- start-up ----------------------------------------------------------------------------------
@@ -431,115 +240,11 @@ def measure(
     return results
 
 
-def machine() -> dict[str, Any]:
-    def first_line(*command: str) -> str:
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        return (done.stdout or done.stderr).strip().splitlines()[0]
-
-    server = shutil.which("mariadbd") or shutil.which("mysqld") or "mysqld"
-    return {
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "database": first_line(server, "--version"),
-        "wrk": first_line("wrk", "-v"),
-    }
-
-
 def step(message: str) -> None:
     print(f"--> {message}", file=sys.stderr, flush=True)
 
 
 # --- report ------------------------------------------------------------------------------------
-
-# (label in the table, key in "ratios", how it compares, target); None: no target, informative.
-CHECKS = [
-    ("backend / baseline, GET one user", "get_user_vs_baseline", ">=", 0.6),
-    ("backend / baseline, GET a page of 20", "list_users_vs_baseline", ">=", 0.6),
-    ("metrics on / off, GET one user", "metrics_on_vs_off", ">=", 0.97),
-    ("bare Quart / baseline, GET one user", "quart_vs_baseline", "", None),
-    ("backend / bare Quart, GET one user", "get_user_vs_quart", "", None),
-]
-
-
-def ratios(results: dict[str, Any]) -> dict[str, float]:
-    """Each ratio is the median of the rounds' ratios: both sides of one round ran seconds
-    apart, so a drift of the machine's speed between rounds cancels out."""
-    get, page = results["get_user"], results["list_users"]
-
-    def ratio(a: dict[str, Any], b: dict[str, Any]) -> float:
-        pairs = zip(a["rps_rounds"], b["rps_rounds"], strict=True)
-        return round(statistics.median(x / y for x, y in pairs), 3)
-
-    return {
-        "get_user_vs_baseline": ratio(get["backend"], get["baseline"]),
-        "list_users_vs_baseline": ratio(page["backend"], page["baseline"]),
-        "metrics_on_vs_off": ratio(
-            results["metrics"]["backend"], results["metrics"]["backend_no_metrics"]
-        ),
-        "quart_vs_baseline": ratio(get["quart"], get["baseline"]),
-        "get_user_vs_quart": ratio(get["backend"], get["quart"]),
-    }
-
-
-def print_table(report: dict[str, Any]) -> None:
-    results, settings = report["results"], report["settings"]
-    print(
-        f"\nwrk: 1 thread, {settings['connections']} connections, {settings['seconds']} s per "
-        f"run, median of {settings['rounds']} rounds; {settings['workers']} Hypercorn worker(s) "
-        f"per service; {report['machine']['cpus']} CPUs shared by all processes"
-    )
-    rows = [
-        ("GET /api/v1/users/{id}", "backend", results["get_user"]["backend"]),
-        ("", "backend, metrics on *", results["metrics"]["backend"]),
-        ("", "backend, metrics off *", results["metrics"]["backend_no_metrics"]),
-        ("", "baseline (bare ASGI)", results["get_user"]["baseline"]),
-        ("", "bare Quart route", results["get_user"]["quart"]),
-        ("GET /api/v1/users?limit=20", "backend", results["list_users"]["backend"]),
-        ("", "baseline (bare ASGI)", results["list_users"]["baseline"]),
-        ("POST /api/v1/users", "backend", results["create_user"]["backend"]),
-        ("GET /users", "frontend (+ backend)", results["frontend_list"]["frontend"]),
-    ]
-    print(
-        f"{'request':<27}{'server':<22}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}"
-        f"{'CPU us/req':>11}{'mysqld':>8}{'failed':>7}"
-    )
-    for request, server, figures in rows:
-        print(
-            f"{request:<27}{server:<22}{figures['rps']:>7.0f}{figures['p50_ms']:>8.2f}"
-            f"{figures['p99_ms']:>8.2f}{figures['server_cpu_us_per_request']:>11}"
-            f"{figures['mysqld_cpu_us_per_request']:>8}{figures['failed']:>7}"
-        )
-    rounds = len(results["metrics"]["backend"]["rps_rounds"])
-    print(
-        f"* two processes of each, {rounds} alternating rounds of {settings['seconds'] // 2 or 1} s"
-        " (averaged)"
-    )
-    print("CPU us/req: CPU time of the server's processes (and of mysqld) per request\n")
-    for label, key, sense, target in CHECKS:
-        value = report["ratios"][key]
-        if target is None:
-            print(f"{label:<40}{value:>8.3f}")
-            continue
-        met = value >= target if sense == ">=" else value <= target
-        print(f"{label:<40}{value:>8.3f}   target {sense} {target:<5} {'met' if met else 'MISSED'}")
-    start = report.get("start_up", {})
-    if "skipped" in start:
-        print(f"start-up: skipped ({start['skipped']})")
-    for label in ("cold", "warm", "warm_development"):
-        if label in start:
-            seconds = start[label]["seconds"]
-            verdict = ""
-            if label == "warm":
-                verdict = f"   target <= 3.0 {'met' if seconds <= 3.0 else 'MISSED'}"
-            print(f"start-up, {label:<30}{seconds:>8.2f} s{verdict}")
-            ready = ", ".join(f"{name} {at:.1f}" for name, at in start[label]["ready_at"].items())
-            print(f"    ready at (s): {ready}")
-    print(f"\n{'resident memory (MiB)':<27}{'processes':>10}{'idle':>9}{'load':>9}")
-    for role, figures in report["memory"].items():
-        print(
-            f"{role:<27}{figures['processes']:>10}{figures['idle_mib']:>9.1f}"
-            f"{figures['load_mib']:>9.1f}"
-        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ from frontend.app import create_app
 from frontend.settings import Settings
 from quart import Quart
 from quart.typing import TestClientProtocol as QuartClient
-from testkit.pages import csrf_token_in
+from testkit.pages import csrf_token_in, page
 
 _numbers = itertools.count()
 
@@ -36,13 +36,8 @@ def browser(real_app: Quart) -> QuartClient:
     return real_app.test_client()
 
 
-async def get(client: QuartClient, path: str) -> tuple[int, str]:
-    response = await client.get(path)
-    return response.status_code, await response.get_data(as_text=True)
-
-
 async def post_form(client: QuartClient, path: str, form: dict[str, str]):
-    _, html = await get(client, path)
+    _, html = await page(client, path)
     return await client.post(path, form={**form, "csrf_token": csrf_token_in(html)})
 
 
@@ -56,27 +51,27 @@ async def test_create_list_search_edit_delete(browser: QuartClient, unique: str,
     assert response.status_code == 303
     user_path = response.headers["Location"]
     assert user_path.startswith("/users/")
-    status, html = await get(browser, user_path)
+    status, html = await page(browser, user_path)
     assert status == 200
     assert f"User “{unique}” was created." in html
     assert "Ana &lt;b&gt;Lima&lt;/b&gt;" in html
 
     # List (the table was emptied first).
-    status, html = await get(browser, "/users")
+    status, html = await page(browser, "/users")
     assert status == 200
     assert "1 user<" in html
     assert f'href="{user_path}">{unique}</a>' in html
 
     # Search.
-    status, html = await get(browser, f"/users?q={unique.upper()}")
+    status, html = await page(browser, f"/users?q={unique.upper()}")
     assert status == 200
     assert "1 user matching" in html
     assert f'href="{user_path}"' in html
-    _, html = await get(browser, f"/users?q={unique}-nobody")
+    _, html = await page(browser, f"/users?q={unique}-nobody")
     assert "No users match" in html
 
     # Edit: the form is pre-filled from the backend, the change is saved.
-    status, html = await get(browser, f"{user_path}/edit")
+    status, html = await page(browser, f"{user_path}/edit")
     assert status == 200
     assert f'value="{unique}@example.com"' in html
     response = await post_form(
@@ -86,21 +81,21 @@ async def test_create_list_search_edit_delete(browser: QuartClient, unique: str,
     )
     assert response.status_code == 303
     assert response.headers["Location"] == user_path
-    _, html = await get(browser, user_path)
+    _, html = await page(browser, user_path)
     assert f"User “{unique}” was updated." in html
     assert "Ana Maria Lima" in html
     assert f"am.{unique}@example.com" in html
 
     # Delete, after the confirmation page.
-    status, html = await get(browser, f"{user_path}/delete")
+    status, html = await page(browser, f"{user_path}/delete")
     assert status == 200
     assert f"Delete {unique}?" in html
     response = await post_form(browser, f"{user_path}/delete", {})
     assert response.status_code == 303
     assert response.headers["Location"] == "/users"
-    _, html = await get(browser, "/users")
+    _, html = await page(browser, "/users")
     assert "was deleted." in html
-    status, _ = await get(browser, user_path)
+    status, _ = await page(browser, user_path)
     assert status == 404
 
 
@@ -131,7 +126,7 @@ async def test_a_taken_username_is_reported_on_the_username_field(browser, uniqu
 
 
 async def test_home_and_health_report_the_real_backend(browser, unique):
-    status, html = await get(browser, "/")
+    status, html = await page(browser, "/")
     assert status == 200
     assert "Operational" in html
     assert "Connected" in html
@@ -142,7 +137,7 @@ async def test_home_and_health_report_the_real_backend(browser, unique):
 
 
 async def test_unknown_user_is_a_404_page(browser):
-    status, html = await get(browser, "/users/987654321")
+    status, html = await page(browser, "/users/987654321")
 
     assert status == 404
     assert "We could not find that page" in html
@@ -150,11 +145,11 @@ async def test_unknown_user_is_a_404_page(browser):
 
 async def test_database_outage_is_a_503_and_recovers(browser, mysql_server, unique):
     form = {"username": unique, "full_name": "Outage Test", "email": f"{unique}@example.com"}
-    _, form_page = await get(browser, "/users/new")
+    _, form_page = await page(browser, "/users/new")
     mysql_server.stop()
     try:
         started = time.monotonic()
-        status, html = await get(browser, "/users")
+        status, html = await page(browser, "/users")
         assert status == 503
         assert "Try again" in html
         assert time.monotonic() - started < 10

@@ -16,6 +16,7 @@ import pytest
 from testkit.environment import bare_environ
 from testkit.mysql import MySQLServer
 from testkit.network import free_port
+from testkit.processes import wait_until_gone
 from testkit.procfs import is_running
 from testkit.services import BackendProcess
 from testkit.waiting import wait_until
@@ -28,11 +29,6 @@ def metric_samples(text: str) -> dict[str, float]:
             line.rsplit(" ", 1) for line in text.splitlines() if line and line[0] != "#"
         )
     }
-
-
-def assert_all_gone(pids: list[int]) -> None:
-    # multiprocessing's resource tracker leaves a moment after the server, on its own.
-    wait_until(lambda: not any(is_running(pid) for pid in pids), 10, f"{pids} to exit")
 
 
 def test_single_worker_runs_in_one_process_and_exits_cleanly_on_sigterm(
@@ -73,7 +69,7 @@ def test_several_workers_share_metrics_and_leave_no_process_behind(
     assert len(build) == 1
 
     assert backend.stop() == 0
-    assert_all_gone(children)
+    wait_until_gone(children)
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
@@ -112,7 +108,7 @@ def test_sigterm_to_the_process_group_lets_an_in_flight_request_finish(
 
     assert outcome == {"status": 503}  # answered (after its time limit), not cut off
     assert backend.process.wait(30) == 0
-    assert_all_gone(children)
+    wait_until_gone(children)
     assert [entry for entry in backend.log_entries() if entry["level"] == "error"] == []
 
 
@@ -126,7 +122,7 @@ def test_reload_mode_serves_and_stops_cleanly(
     assert httpx.get(f"{backend.url}/healthz").status_code == 200
     assert backend.stop() == 0
     assert not is_running(worker)
-    assert_all_gone(children)
+    wait_until_gone(children)
 
 
 def run_healthcheck(port: int) -> subprocess.CompletedProcess[str]:

@@ -17,6 +17,7 @@ import pytest
 from testkit.environment import bare_environ
 from testkit.network import free_port
 from testkit.pages import csrf_token_in
+from testkit.processes import wait_until_gone
 from testkit.procfs import descendants, is_running
 from testkit.services import FRONTEND_COMMAND, start_frontend
 from testkit.waiting import wait_until
@@ -91,9 +92,7 @@ def test_several_workers_share_metrics_sessions_and_stop_cleanly(tmp_path: Path,
         exit_code = served.stop(whole_group=True)
 
     assert exit_code == 0
-    wait_until(
-        lambda: not any(is_running(pid) for pid in workers), timeout=10, what="workers to exit"
-    )
+    wait_until_gone(workers)
     access = [json.loads(line) for line in served.log_lines() if '"frontend.access"' in line]
     assert any(line["request_id"] == "serve-test-7" for line in access)
 
@@ -119,9 +118,7 @@ def test_reload_mode_starts_and_stops_cleanly(tmp_path: Path, http):
     finally:
         exit_code = served.stop(whole_group=False)
     assert exit_code == 0
-    wait_until(
-        lambda: not any(is_running(pid) for pid in children), timeout=10, what="children to exit"
-    )
+    wait_until_gone(children)
 
 
 class GatedBackend:

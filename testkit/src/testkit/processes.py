@@ -17,6 +17,13 @@ from testkit.waiting import wait_until
 START_ATTEMPTS = 3  # another process may take a free port before the server binds it
 
 
+def wait_until_gone(pids: list[int] | set[int], timeout: float = 10.0) -> None:
+    """Wait until none of the processes runs any more (workers leave a moment after a master)."""
+    wait_until(
+        lambda: not any(procfs.is_running(pid) for pid in pids), timeout, f"{sorted(pids)} to exit"
+    )
+
+
 class ServerProcess:
     """One command in a process group of its own (as under a process supervisor), on loopback.
 

@@ -1,0 +1,115 @@
+"""What the benchmark prints: the machine, the ratios against their targets, the table."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+from typing import Any
+
+
+def machine() -> dict[str, Any]:
+    def first_line(*command: str) -> str:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        return (done.stdout or done.stderr).strip().splitlines()[0]
+
+    server = shutil.which("mariadbd") or shutil.which("mysqld") or "mysqld"
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "database": first_line(server, "--version"),
+        "wrk": first_line("wrk", "-v"),
+    }
+
+
+# (label in the table, key in "ratios", how it compares, target); None: no target, informative.
+CHECKS = [
+    ("backend / baseline, GET one user", "get_user_vs_baseline", ">=", 0.6),
+    ("backend / baseline, GET a page of 20", "list_users_vs_baseline", ">=", 0.6),
+    ("metrics on / off, GET one user", "metrics_on_vs_off", ">=", 0.97),
+    ("bare Quart / baseline, GET one user", "quart_vs_baseline", "", None),
+    ("backend / bare Quart, GET one user", "get_user_vs_quart", "", None),
+]
+
+
+def ratios(results: dict[str, Any]) -> dict[str, float]:
+    """Each ratio is the median of the rounds' ratios: both sides of one round ran seconds
+    apart, so a drift of the machine's speed between rounds cancels out."""
+    get, page = results["get_user"], results["list_users"]
+
+    def ratio(a: dict[str, Any], b: dict[str, Any]) -> float:
+        pairs = zip(a["rps_rounds"], b["rps_rounds"], strict=True)
+        return round(statistics.median(x / y for x, y in pairs), 3)
+
+    return {
+        "get_user_vs_baseline": ratio(get["backend"], get["baseline"]),
+        "list_users_vs_baseline": ratio(page["backend"], page["baseline"]),
+        "metrics_on_vs_off": ratio(
+            results["metrics"]["backend"], results["metrics"]["backend_no_metrics"]
+        ),
+        "quart_vs_baseline": ratio(get["quart"], get["baseline"]),
+        "get_user_vs_quart": ratio(get["backend"], get["quart"]),
+    }
+
+
+def print_table(report: dict[str, Any]) -> None:
+    results, settings = report["results"], report["settings"]
+    print(
+        f"\nwrk: 1 thread, {settings['connections']} connections, {settings['seconds']} s per "
+        f"run, median of {settings['rounds']} rounds; {settings['workers']} Hypercorn worker(s) "
+        f"per service; {report['machine']['cpus']} CPUs shared by all processes"
+    )
+    rows = [
+        ("GET /api/v1/users/{id}", "backend", results["get_user"]["backend"]),
+        ("", "backend, metrics on *", results["metrics"]["backend"]),
+        ("", "backend, metrics off *", results["metrics"]["backend_no_metrics"]),
+        ("", "baseline (bare ASGI)", results["get_user"]["baseline"]),
+        ("", "bare Quart route", results["get_user"]["quart"]),
+        ("GET /api/v1/users?limit=20", "backend", results["list_users"]["backend"]),
+        ("", "baseline (bare ASGI)", results["list_users"]["baseline"]),
+        ("POST /api/v1/users", "backend", results["create_user"]["backend"]),
+        ("GET /users", "frontend (+ backend)", results["frontend_list"]["frontend"]),
+    ]
+    print(
+        f"{'request':<27}{'server':<22}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'CPU us/req':>11}{'mysqld':>8}{'failed':>7}"
+    )
+    for request, server, figures in rows:
+        print(
+            f"{request:<27}{server:<22}{figures['rps']:>7.0f}{figures['p50_ms']:>8.2f}"
+            f"{figures['p99_ms']:>8.2f}{figures['server_cpu_us_per_request']:>11}"
+            f"{figures['mysqld_cpu_us_per_request']:>8}{figures['failed']:>7}"
+        )
+    rounds = len(results["metrics"]["backend"]["rps_rounds"])
+    print(
+        f"* two processes of each, {rounds} alternating rounds of {settings['seconds'] // 2 or 1} s"
+        " (averaged)"
+    )
+    print("CPU us/req: CPU time of the server's processes (and of mysqld) per request\n")
+    for label, key, sense, target in CHECKS:
+        value = report["ratios"][key]
+        if target is None:
+            print(f"{label:<40}{value:>8.3f}")
+            continue
+        met = value >= target if sense == ">=" else value <= target
+        print(f"{label:<40}{value:>8.3f}   target {sense} {target:<5} {'met' if met else 'MISSED'}")
+    start = report.get("start_up", {})
+    if "skipped" in start:
+        print(f"start-up: skipped ({start['skipped']})")
+    for label in ("cold", "warm", "warm_development"):
+        if label in start:
+            seconds = start[label]["seconds"]
+            verdict = ""
+            if label == "warm":
+                verdict = f"   target <= 3.0 {'met' if seconds <= 3.0 else 'MISSED'}"
+            print(f"start-up, {label:<30}{seconds:>8.2f} s{verdict}")
+            ready = ", ".join(f"{name} {at:.1f}" for name, at in start[label]["ready_at"].items())
+            print(f"    ready at (s): {ready}")
+    print(f"\n{'resident memory (MiB)':<27}{'processes':>10}{'idle':>9}{'load':>9}")
+    for role, figures in report["memory"].items():
+        print(
+            f"{role:<27}{figures['processes']:>10}{figures['idle_mib']:>9.1f}"
+            f"{figures['load_mib']:>9.1f}"
+        )
