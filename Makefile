@@ -48,6 +48,10 @@ test: lint ## Lint, then the test support's, backend, frontend and end-to-end te
 	$(PYTEST) frontend/tests
 	$(PYTEST) tests
 
+.PHONY: test-nixpkgs
+test-nixpkgs: ## Lint and test again in .venv-nixpkgs, on the library versions of nixos-26.05
+	scripts/test-nixpkgs
+
 .PHONY: lint
 lint: ## Check Python style (ruff) and shell scripts (shellcheck)
 	ruff check .
