@@ -73,8 +73,8 @@ lock: ## Re-pin .venv's versions in constraints.txt after changing a dependency
 	  .venv/bin/pip freeze --exclude-editable | grep -v '^#'; } > constraints.txt
 
 .PHONY: clean
-clean: ## Stop the stack, delete .data, .venv, bin and caches (only inside this folder)
+clean: ## Stop the stack, delete .data, .venv*, bin and caches (only inside this folder)
 	-process-compose down 2>/dev/null
-	rm -rf .data .venv bin postman/node_modules test-artifacts .pytest_cache .ruff_cache \
+	rm -rf .data .venv .venv-nixpkgs bin postman/node_modules test-artifacts .pytest_cache .ruff_cache \
 	  .process-compose.sock
-	find backend frontend tests bench -name __pycache__ -type d -prune -exec rm -rf {} +
+	find backend frontend testkit tests bench -name __pycache__ -type d -prune -exec rm -rf {} +

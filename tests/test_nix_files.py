@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-SKIPPED_DIRS = {".git", ".venv", ".data", "node_modules", "result"}
+SKIPPED_DIRS = {".git", ".venv", ".venv-nixpkgs", ".data", "node_modules", "result"}
 NIX_FILES = sorted(
     path
     for path in REPO.rglob("*.nix")
