@@ -18,7 +18,8 @@ from quart_schema.openapi import OpenAPIProvider
 
 from backend import __version__
 from backend.blueprints.ops import ops
-from backend.blueprints.users import api, legacy
+from backend.blueprints.users_legacy import legacy
+from backend.blueprints.users_v1 import api
 from backend.lib import metrics
 from backend.lib.db import Database
 from backend.lib.http import MAX_BODY_BYTES, register_cors
