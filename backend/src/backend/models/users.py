@@ -74,10 +74,6 @@ class _Input(BaseModel):
     # Unknown fields, and the id and timestamps a client may echo back, are ignored.
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
-    def changes(self) -> dict[str, str]:
-        """The fields the client sent, by name: every field of a complete body."""
-        return {name: getattr(self, name) for name in self.model_fields_set}
-
 
 class UserCreate(_Input):
     """A new user."""
@@ -98,6 +94,9 @@ class UserUpdate(_Input):
     username: Username = None  # type: ignore[assignment]
     full_name: FullName = None  # type: ignore[assignment]
     email: Email = None  # type: ignore[assignment]
+
+    def changes(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in self.model_fields_set}
 
 
 class User(BaseModel):

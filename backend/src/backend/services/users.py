@@ -97,24 +97,26 @@ async def create_user(body: Any) -> dict[str, Any]:
     data = _parse(UserCreate, body)
     async with get_database().connection() as conn:
         with _unique_username():
-            user_id = await queries.insert_user(conn, data.changes())
+            user_id = await queries.insert_user(conn, data.model_dump())
         user = await queries.select_user(conn, user_id)
     return _found(user_id, user)  # None: deleted by someone else in between
 
 
+# A complete body (create, replace) stores every field, defaults included (model_dump); a
+# partial one (update) only the fields sent (changes).
 async def replace_user(user_id: int, body: Any) -> dict[str, Any]:
-    return await _change_user(user_id, _parse(UserReplace, body))
+    return await _change_user(user_id, _parse(UserReplace, body).model_dump())
 
 
 async def update_user(user_id: int, body: Any) -> dict[str, Any]:
-    return await _change_user(user_id, _parse(UserUpdate, body))
+    return await _change_user(user_id, _parse(UserUpdate, body).changes())
 
 
-async def _change_user(user_id: int, data: UserReplace | UserUpdate) -> dict[str, Any]:
+async def _change_user(user_id: int, changes: dict[str, Any]) -> dict[str, Any]:
     _check_id(user_id)
     async with get_database().connection() as conn:
         with _unique_username():
-            found = await queries.update_user(conn, user_id, data.changes())
+            found = await queries.update_user(conn, user_id, changes)
         user = await queries.select_user(conn, user_id) if found else None
     return _found(user_id, user)
 
