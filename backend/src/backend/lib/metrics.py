@@ -2,8 +2,7 @@
 
 With PROMETHEUS_MULTIPROC_DIR set (as `backend serve` does) every worker writes its values to
 files there and /metrics adds them up, whichever worker answers the scrape. The variable must
-be set before prometheus_client is imported, which is why this module is only imported by the
-app factory.
+be set before prometheus_client is imported: `backend serve` sets it before it imports the app.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 import os
 import platform
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -26,9 +25,6 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client.core import CounterMetricFamily, Metric
 
 from backend import __version__
-
-if TYPE_CHECKING:
-    from backend.lib.db import Database
 
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -73,17 +69,21 @@ BUILD_INFO = Gauge(
 )
 BUILD_INFO.labels(version=__version__, python=platform.python_version()).set(1)
 
+
+class Pool(Protocol):
+    """Where the pool figures come from (backend.lib.db.Database), named by shape, not imported."""
+
+    def pool_stats(self) -> dict[str, int]: ...
+
+
 _POOL_IN_USE = DB_POOL_CONNECTIONS.labels(state="in_use")
 _POOL_FREE = DB_POOL_CONNECTIONS.labels(state="free")
 
-# Every value written in multiprocess mode costs a lock, a system call and a write to the
-# shared file, on every request: the request path writes two (the histogram's bucket and sum).
-# The request count is the histogram's own count (RequestTotals), and the in-flight figure is
-# kept in memory and published with the pool figures.
+# Kept in memory and published with the pool figures: each multiprocess write costs a file
+# write on the request path (bench/README.md, "Why the code looks the way it does").
 _requests_in_flight = 0
 
-# Label children are cached: looking them up through .labels() on every request costs more
-# than the observation itself.
+# Label children are cached: .labels() costs more than the observation itself.
 _children: dict[tuple[str, str, str], Histogram] = {}
 
 
@@ -105,10 +105,10 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
     child.observe(seconds)
 
 
-def publish_figures(database: Database) -> None:
+def publish_figures(pool: Pool) -> None:
     """This process's in-flight requests and pool, every second and before each scrape."""
     IN_FLIGHT.set(_requests_in_flight)
-    stats = database.pool_stats()
+    stats = pool.pool_stats()
     _POOL_IN_USE.set(stats["in_use"])
     _POOL_FREE.set(stats["free"])
     DB_POOL_MAX.set(stats["max"])

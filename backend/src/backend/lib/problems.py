@@ -6,12 +6,10 @@ import logging
 from http import HTTPStatus
 
 from quart import Quart, Response
-from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
 
 from backend.lib import metrics
 from backend.lib.encoding import json_bytes
-from backend.models.users import field_errors
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 RETRY_AFTER_SECONDS = 2
@@ -101,11 +99,6 @@ def register_error_handlers(app: Quart) -> None:
         if isinstance(error, DatabaseUnavailable):
             metrics.DB_UNAVAILABLE.inc()
         return problem_response(error)
-
-    # Raised by quart-schema's validate_* decorators, should a route use them.
-    @app.errorhandler(RequestSchemaValidationError)
-    async def handle_schema_error(error: RequestSchemaValidationError) -> Response:
-        return problem_response(ValidationFailed(field_errors(error.validation_error)))
 
     @app.errorhandler(HTTPException)
     async def handle_http_exception(error: HTTPException) -> Response:

@@ -104,15 +104,6 @@ def _outcome(status: int) -> str:
     return "client_error" if status < 500 else "server_error"
 
 
-def _field_name(raw: object) -> str | None:
-    # Validation libraries report locations like "body.username" or ["body", "username"].
-    if isinstance(raw, list | tuple):
-        raw = raw[-1] if raw else None
-    if not isinstance(raw, str) or not raw:
-        return None
-    return raw.rsplit(".", 1)[-1]
-
-
 def _invalid_input(response: httpx.Response) -> InvalidInput:
     try:
         problem = response.json()
@@ -126,7 +117,8 @@ def _invalid_input(response: httpx.Response) -> InvalidInput:
         if not isinstance(error, dict):
             continue
         message = str(error.get("message") or "is not valid")
-        name = _field_name(error.get("field"))
+        # The backend names the top-level field itself ("username", "body", "limit", ...).
+        name = error.get("field")
         if name in USER_FIELDS:
             field_errors.setdefault(name, message)
         else:
