@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
-from quart import current_app, g, has_app_context
+from quart import current_app
+from servicekit.request_id import REQUEST_ID_HEADER, current_request_id
 
 from frontend.lib.metrics import observe_backend_call
 
@@ -291,8 +292,8 @@ class BackendClient:
 
 
 def _forwarded_headers() -> dict[str, str]:
-    request_id = g.get("request_id") if has_app_context() else None
-    return {"X-Request-ID": request_id} if request_id else {}
+    request_id = current_request_id()
+    return {REQUEST_ID_HEADER: request_id} if request_id else {}
 
 
 def backend() -> BackendClient:
