@@ -235,7 +235,8 @@ class BackendClient:
         if self._http is None:
             raise RuntimeError("BackendClient.open() was not awaited (app not serving)")
         attempts = 2 if retry and method == "GET" else 1
-        headers = _forwarded_headers()
+        request_id = current_request_id()
+        headers = {REQUEST_ID_HEADER: request_id} if request_id else {}
         failure = "backend unreachable"
         try:
             async with asyncio.timeout(budget or self.total_timeout):
@@ -289,11 +290,6 @@ class BackendClient:
         except ValidationError as error:
             logger.error("unexpected backend payload", extra={"errors": error.errors()})
             raise BackendUnavailable("unexpected backend answer") from error
-
-
-def _forwarded_headers() -> dict[str, str]:
-    request_id = current_request_id()
-    return {REQUEST_ID_HEADER: request_id} if request_id else {}
 
 
 def backend() -> BackendClient:
