@@ -14,7 +14,7 @@ def _worker(answers):
 
 
 def test_a_worker_ignores_sigterm_sent_to_the_group():
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("fork")
     answers = context.Queue()
     worker = context.Process(target=_worker, args=(answers,))
     worker.start()
@@ -30,7 +30,7 @@ def test_in_the_master_itself_nothing_changes():
 
 
 def test_join_workers_returns_once_every_child_has_stopped():
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("fork")
     children = [context.Process(target=os.getpid) for _ in range(2)]
     for child in children:
         child.start()
