@@ -42,7 +42,8 @@ db-shell: ## Open a MySQL shell on the application database, as the application 
 	scripts/db-shell
 
 .PHONY: test
-test: lint ## Lint, then the test support's, backend, frontend and end-to-end tests (the CI command)
+test: lint ## Lint, then the shared kits', backend, frontend and end-to-end tests (the CI command)
+	$(PYTEST) servicekit/tests
 	$(PYTEST) testkit/tests
 	$(PYTEST) backend/tests
 	$(PYTEST) frontend/tests
@@ -77,4 +78,4 @@ clean: ## Stop the stack, delete .data, .venv*, bin and caches (only inside this
 	-process-compose down 2>/dev/null
 	rm -rf .data .venv .venv-nixpkgs bin postman/node_modules test-artifacts .pytest_cache .ruff_cache \
 	  .process-compose.sock
-	find backend frontend testkit tests bench -name __pycache__ -type d -prune -exec rm -rf {} +
+	find backend frontend servicekit testkit tests bench -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -29,8 +29,8 @@ async def get_user(user_id: int) -> Response:
 
 
 if __name__ == "__main__":
-    from backend.cli import hypercorn_config
     from backend.settings import load_settings
     from hypercorn.run import run
+    from servicekit.serving import hypercorn_config
 
     raise SystemExit(run(hypercorn_config(load_settings(), f"{__file__}:app")))

@@ -56,8 +56,8 @@ def documented_variables() -> set[str]:
 @pytest.mark.parametrize(
     "variable",
     sorted(
-        {name.upper() for name in BackendSettings.model_fields}
-        | {f"FRONTEND_{name.upper()}" for name in FrontendSettings.model_fields}
+        {BackendSettings.variable_name(name) for name in BackendSettings.model_fields}
+        | {FrontendSettings.variable_name(name) for name in FrontendSettings.model_fields}
         # The stack scripts' defaults: `: "${NAME:=value}"` in scripts/lib/env.sh.
         | set(re.findall(r"\$\{([A-Z][A-Z0-9_]+):=", (ROOT / "scripts/lib/env.sh").read_text()))
     ),

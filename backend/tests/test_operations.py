@@ -160,9 +160,7 @@ async def test_cors_is_off_by_default(client: Client) -> None:
 
 
 async def test_cors_answers_configured_origins_only(make_settings) -> None:
-    app = create_app(
-        make_settings(backend_cors_origins="https://ui.example.com"), configure_logs=False
-    )
+    app = create_app(make_settings(cors_origins="https://ui.example.com"), configure_logs=False)
     client = app.test_client()
 
     allowed = await client.options(

@@ -11,9 +11,9 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings()
 
     assert settings.database.url == ("mysql://users_app:users_dev_password@127.0.0.1:3306/users")
-    assert (settings.backend_host, settings.backend_port) == ("127.0.0.1", 8080)
-    assert settings.backend_workers == 1
-    assert settings.backend_reload is False
+    assert (settings.host, settings.port) == ("127.0.0.1", 8080)
+    assert settings.workers == 1
+    assert settings.reload is False
     assert settings.db_pool_size == 10
     assert settings.db_connect_timeout == 2
     assert settings.db_query_timeout == 3
@@ -31,9 +31,9 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
     settings = Settings()
 
     assert str(settings.database) == "users_app@db.internal:3307/users"
-    assert settings.backend_workers == 4
-    assert settings.backend_reload is True
-    assert settings.backend_log_level == "warning"
+    assert settings.workers == 4
+    assert settings.reload is True
+    assert settings.log_level == "warning"
     assert settings.cors_origins == ["https://a.example", "https://b.example"]
 
 
@@ -62,7 +62,7 @@ def test_production_refuses_the_development_password(monkeypatch: pytest.MonkeyP
         Settings()
 
     monkeypatch.setenv("DB_PASSWORD", "a-real-secret")
-    assert Settings().backend_env == "production"
+    assert Settings().env == "production"
 
 
 def test_out_of_range_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:

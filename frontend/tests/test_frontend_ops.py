@@ -8,11 +8,11 @@ import logging
 import httpx
 import pytest
 from frontend.app import create_app
-from frontend.lib.logging import ACCESS_LOGGER_NAME, JsonFormatter
 from frontend.lib.metrics import MetricsApp
 from frontend.server import PortRouter
 from frontend.settings import Settings
 from quart import Quart
+from servicekit.logs import JsonFormatter
 from testkit.fake_backend import FakeBackend, problem
 
 METRICS_PORT = 18001
@@ -125,10 +125,10 @@ async def test_the_metrics_port_serves_nothing_but_metrics(router):
 
 
 async def test_access_log_line_is_json_with_the_request_id(client, caplog):
-    with caplog.at_level(logging.INFO, logger=ACCESS_LOGGER_NAME):
+    with caplog.at_level(logging.INFO, logger="frontend.access"):
         await client.get("/users/new", headers={"X-Request-ID": "log-me-1"})
 
-    records = [record for record in caplog.records if record.name == ACCESS_LOGGER_NAME]
+    records = [record for record in caplog.records if record.name == "frontend.access"]
     assert len(records) == 1
     line = json.loads(JsonFormatter().format(records[0]))
     assert line["request_id"] == "log-me-1"

@@ -78,7 +78,7 @@ def test_hypercorn_binds_both_ports_with_uvloop():
 
     assert config.bind == ["127.0.0.1:8000", "127.0.0.1:8001"]
     assert config.worker_class == "uvloop"
-    assert config.application_path == "frontend.asgi:app"
+    assert config.application_path == "frontend.server:build_asgi_app()"
     # One worker runs in the serving process itself: no child process to leak.
     assert config.workers == 0
 

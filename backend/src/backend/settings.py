@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Literal
+from typing import Annotated
 from urllib.parse import quote, unquote, urlsplit
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+from servicekit.settings import ServingSettings
 
 DEV_DB_PASSWORD = "users_dev_password"  # noqa: S105 - the documented development-only default
 
@@ -34,58 +35,44 @@ class DatabaseLocation:
         return f"{self.user}@{self.host}:{self.port}/{self.name}"
 
 
-class Settings(BaseSettings):
-    """Every setting of the backend; field names are the environment variable names."""
+class Settings(ServingSettings):
+    """Every setting of the backend: BACKEND_<FIELD> (servicekit's serving settings and the
+    ones below), except the database's, read as DB_<FIELD> and DATABASE_URL. BACKEND_ENV set to
+    production refuses to start with the development database password."""
 
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="BACKEND_")
+
+    port: int = Field(8080, ge=0, le=65535)
+    # Comma-separated origins allowed to call the API from a browser; empty turns CORS off.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Where the database is; DATABASE_URL (mysql://user:password@host:port/name), when set,
-    # replaces the five DB_* values.
-    db_host: str = "127.0.0.1"
-    db_port: int = Field(3306, ge=1, le=65535)
-    db_name: str = "users"
-    db_user: str = "users_app"
-    db_password: SecretStr = SecretStr(DEV_DB_PASSWORD)
-    database_url: SecretStr | None = None
+    # replaces the five DB_* values. (A validation_alias is read without the BACKEND_ prefix.)
+    db_host: str = Field("127.0.0.1", validation_alias="db_host")
+    db_port: int = Field(3306, ge=1, le=65535, validation_alias="db_port")
+    db_name: str = Field("users", validation_alias="db_name")
+    db_user: str = Field("users_app", validation_alias="db_user")
+    db_password: SecretStr = Field(SecretStr(DEV_DB_PASSWORD), validation_alias="db_password")
+    database_url: SecretStr | None = Field(None, validation_alias="database_url")
     # Connections per worker process; opened on demand, kept for reuse.
-    db_pool_size: int = Field(10, ge=1, le=1000)
+    db_pool_size: int = Field(10, ge=1, le=1000, validation_alias="db_pool_size")
     # Seconds to open a TCP connection to the server.
-    db_connect_timeout: float = Field(2.0, gt=0)
+    db_connect_timeout: float = Field(2.0, gt=0, validation_alias="db_connect_timeout")
     # Seconds a request may spend on the database in all (waiting for a pooled connection,
     # connecting, querying); past it the request answers 503 with Retry-After.
-    db_query_timeout: float = Field(3.0, gt=0)
+    db_query_timeout: float = Field(3.0, gt=0, validation_alias="db_query_timeout")
 
-    backend_host: str = "127.0.0.1"
-    backend_port: int = Field(8080, ge=0, le=65535)
-    # Worker processes; one per core in production.
-    backend_workers: int = Field(1, ge=1)
-    # Restart the workers when a source file changes (development).
-    backend_reload: bool = False
-    backend_log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
-    # One JSON line per request on stdout.
-    backend_access_log: bool = True
-    # Comma-separated origins allowed to call the API from a browser; empty turns CORS off.
-    backend_cors_origins: str = ""
-    # "production" refuses to start with the development database password.
-    backend_env: Literal["development", "production"] = "development"
-    # Seconds in-flight requests get to finish after SIGTERM.
-    backend_graceful_timeout: float = Field(5.0, ge=0)
-    # Collect and serve Prometheus metrics at /metrics.
-    backend_metrics: bool = True
-
-    @model_validator(mode="before")
+    @field_validator("cors_origins", mode="before")
     @classmethod
-    def _lowercase_choices(cls, data: object) -> object:
-        if isinstance(data, dict):
-            for key in ("backend_log_level", "backend_env"):
-                if isinstance(data.get(key), str):
-                    data[key] = data[key].strip().lower()
-        return data
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
     @model_validator(mode="after")
     def _check_database(self) -> Settings:
         location = self.database  # parses DATABASE_URL now, so a bad one fails at start-up
-        if self.backend_env == "production" and location.password == DEV_DB_PASSWORD:
+        if self.env == "production" and location.password == DEV_DB_PASSWORD:
             raise ValueError(
                 "BACKEND_ENV=production needs a real DB_PASSWORD (or DATABASE_URL), "
                 "not the development default"
@@ -103,10 +90,6 @@ class Settings(BaseSettings):
             user=self.db_user,
             password=self.db_password.get_secret_value(),
         )
-
-    @property
-    def cors_origins(self) -> list[str]:
-        return [origin.strip() for origin in self.backend_cors_origins.split(",") if origin.strip()]
 
 
 def _parse_dsn(dsn: str) -> DatabaseLocation:

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import logging
-import time
 from datetime import UTC, datetime
 
 import httpx
-from quart import Quart, Response, g, render_template, request
+from quart import Quart, render_template
+from servicekit.app import ServiceQuart
+from servicekit.request_id import current_request_id
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from frontend.blueprints import home, ops, users
+from frontend.lib import metrics
 from frontend.lib.backend_client import BackendClient, BackendUnavailable, UserNotFound
 from frontend.lib.csrf import csrf_token, verify_csrf_token
-from frontend.lib.logging import ACCESS_LOGGER_NAME
-from frontend.lib.metrics import observe_request
-from frontend.lib.request_id import assign_request_id, current_request_id, echo_request_id
 from frontend.lib.security import add_security_headers
 from frontend.settings import Settings
-
-access_logger = logging.getLogger(ACCESS_LOGGER_NAME)
 
 # Status pages with their own template; any other HTTP error uses errors/generic.html.
 ERROR_TEMPLATES = {400: "errors/400.html", 404: "errors/404.html", 500: "errors/500.html"}
@@ -30,7 +26,10 @@ def create_app(
 ) -> Quart:
     """Build the app; `transport` replaces the network in tests (httpx.MockTransport)."""
     settings = settings or Settings()
-    app = Quart(__name__)
+    app = ServiceQuart(__name__)
+    app.track_requests(
+        "frontend", access_log=settings.access_log, metrics=metrics if settings.metrics else None
+    )
     app.config.update(
         SECRET_KEY=settings.secret_key.get_secret_value() if settings.secret_key else None,
         SESSION_COOKIE_NAME="users_session",
@@ -57,13 +56,7 @@ def create_app(
 
     # Every hook is a coroutine, though none of them waits: Quart would run a plain function in
     # a worker thread, which costs more than the work itself, on every request.
-    app.before_request(start_timer)
-    app.before_request(assign_request_id)
     app.before_request(verify_csrf_token)
-    # after_request hooks run in reverse order of registration: the access log goes last so
-    # it sees the final status.
-    app.after_request(log_and_measure)
-    app.after_request(echo_request_id)
     app.after_request(add_security_headers)
 
     app.jinja_env.globals["csrf_token"] = csrf_token
@@ -78,33 +71,6 @@ def create_app(
     app.register_error_handler(UserNotFound, render_user_not_found)
     app.register_error_handler(BackendUnavailable, render_backend_unavailable)
     return app
-
-
-async def start_timer() -> None:
-    g.started = time.perf_counter()
-
-
-async def log_and_measure(response: Response) -> Response:
-    seconds = time.perf_counter() - g.get("started", time.perf_counter())
-    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-    observe_request(request.method, route, response.status_code, seconds)
-    access_logger.info(
-        "%s %s %s",
-        request.method,
-        request.path,
-        response.status_code,
-        extra={
-            "method": request.method,
-            "path": request.path,
-            "route": route,
-            "status": response.status_code,
-            "duration_ms": round(seconds * 1000, 2),
-            "request_id": current_request_id(),
-            "remote_addr": request.remote_addr,
-            "user_agent": request.headers.get("User-Agent", ""),
-        },
-    )
-    return response
 
 
 async def render_http_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import secrets
-from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+from servicekit.settings import ServingSettings
 
 
-class Settings(BaseSettings):
-    """Every setting of the web UI, with the default used when its variable is unset."""
+class Settings(ServingSettings):
+    """Every setting of the web UI: servicekit's serving settings and the ones below."""
 
-    model_config = SettingsConfigDict(env_prefix="FRONTEND_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="FRONTEND_")
 
     host: str = Field("127.0.0.1", description="Address the pages and metrics listen on.")
     port: int = Field(8000, ge=0, le=65535, description="Port of the web pages.")
+    graceful_timeout: float = Field(
+        10.0, ge=0, description="Seconds in-flight requests get to finish after SIGTERM."
+    )
+    metrics: bool = Field(True, description="Collect metrics and serve them on metrics_port.")
     metrics_port: int = Field(8001, ge=0, le=65535, description="Port of /metrics only.")
     backend_url: str = Field("http://127.0.0.1:8080", description="Base URL of the users API.")
     backend_timeout: float = Field(
@@ -24,15 +28,6 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         None, description="Signs the session cookie; random per start in development."
     )
-    env: Literal["development", "production"] = "development"
-    workers: int = Field(1, ge=1, description="Hypercorn worker processes.")
-    reload: bool = Field(False, description="Restart on code changes, reload templates (dev).")
-    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
-
-    @field_validator("log_level", "env", mode="before")
-    @classmethod
-    def _lowercase(cls, value: object) -> object:
-        return value.lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _require_secret_in_production(self) -> Settings:
@@ -42,6 +37,6 @@ class Settings(BaseSettings):
             # A fresh key per start: sessions (and their CSRF tokens) do not survive a restart,
             # which is fine in development.
             self.secret_key = SecretStr(secrets.token_urlsafe(32))
-        if self.metrics_port == self.port and self.port != 0:
+        if self.metrics and self.metrics_port == self.port and self.port != 0:
             raise ValueError("FRONTEND_METRICS_PORT must differ from FRONTEND_PORT")
         return self

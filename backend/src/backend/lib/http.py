@@ -1,19 +1,15 @@
-"""Request-side helpers: body parsing rules, request ids and CORS."""
+"""Request-side helpers: body parsing rules and CORS (request ids: servicekit.request_id)."""
 
 from __future__ import annotations
 
 import json
-import re
-import uuid
 from typing import Any
 
-from quart import Quart, Request, Response, request
+from quart import Quart, Response, request
 
 from backend.lib.problems import ApiProblem
 
 MAX_BODY_BYTES = 64 * 1024
-REQUEST_ID_HEADER = "X-Request-ID"
-_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 
 def _is_json_mimetype(mimetype: str) -> bool:
@@ -38,12 +34,6 @@ async def read_json_body() -> Any:
         return json.loads(raw)
     except (ValueError, RecursionError) as error:
         raise ApiProblem(400, f"the request body is not valid JSON: {error}") from None
-
-
-def request_id_for(incoming: Request) -> str:
-    """The caller's X-Request-ID when it is a sane token, otherwise a new one."""
-    sent = incoming.headers.get(REQUEST_ID_HEADER, "")
-    return sent if _SAFE_REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
 
 
 def register_cors(app: Quart, origins: list[str]) -> None:

@@ -28,7 +28,6 @@ from backend import __version__
 
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-UNMATCHED_ROUTE = "<unmatched>"
 
 REQUEST_LABELS = ("method", "route", "status")
 REQUEST_DURATION_NAME = "backend_http_request_duration_seconds"

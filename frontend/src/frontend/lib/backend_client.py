@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
-from quart import current_app, g, has_app_context
+from quart import current_app
+from servicekit.request_id import REQUEST_ID_HEADER, current_request_id
 
 from frontend.lib.metrics import observe_backend_call
 
@@ -234,7 +235,8 @@ class BackendClient:
         if self._http is None:
             raise RuntimeError("BackendClient.open() was not awaited (app not serving)")
         attempts = 2 if retry and method == "GET" else 1
-        headers = _forwarded_headers()
+        request_id = current_request_id()
+        headers = {REQUEST_ID_HEADER: request_id} if request_id else {}
         failure = "backend unreachable"
         try:
             async with asyncio.timeout(budget or self.total_timeout):
@@ -288,11 +290,6 @@ class BackendClient:
         except ValidationError as error:
             logger.error("unexpected backend payload", extra={"errors": error.errors()})
             raise BackendUnavailable("unexpected backend answer") from error
-
-
-def _forwarded_headers() -> dict[str, str]:
-    request_id = g.get("request_id") if has_app_context() else None
-    return {"X-Request-ID": request_id} if request_id else {}
 
 
 def backend() -> BackendClient:

@@ -7,19 +7,11 @@ aggregates all of them, whichever worker answers the scrape.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from servicekit.metrics_dir import multiprocess_registry
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -51,6 +43,16 @@ BACKEND_LATENCY = Histogram(
 )
 
 
+# What servicekit.app reports of each page (this module is its RequestMetrics); pages in
+# flight are not counted.
+def request_started() -> None:
+    pass
+
+
+def request_finished() -> None:
+    pass
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     labels = {"method": method, "route": route, "status": str(status)}
     HTTP_REQUESTS.labels(**labels).inc()
@@ -62,19 +64,11 @@ def observe_backend_call(operation: str, outcome: str, seconds: float) -> None:
     BACKEND_LATENCY.labels(operation=operation, outcome=outcome).observe(seconds)
 
 
-def _registry() -> CollectorRegistry:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry)
-        return registry
-    return REGISTRY
-
-
 class MetricsApp:
     """A minimal ASGI app answering GET /metrics (and 404 for anything else)."""
 
     def __init__(self) -> None:
-        self.registry = _registry()
+        self.registry = multiprocess_registry()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

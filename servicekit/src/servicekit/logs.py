@@ -1,11 +1,17 @@
-"""Logs as JSON lines on stdout: one object per line, easy to grep and to ship."""
+"""Logs as JSON lines on stdout, one object per line, the same shape for every service.
+
+    {"ts": "2026-05-01T12:00:00.123Z", "level": "info", "logger": "backend.access",
+     "message": "GET /livez 200", ...the fields passed with `extra=`..., "exception": "..."}
+
+`ts` is RFC 3339 in UTC with milliseconds.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
-from datetime import UTC, datetime
+import time
 
 # Attributes every LogRecord has; anything else was passed with `extra=` and is logged as is.
 # ("color_message" is a terminal-coloured copy of the message some libraries add.)
@@ -17,10 +23,15 @@ _STANDARD_ATTRIBUTES = frozenset(
 _encoder = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
+def timestamp(record: logging.LogRecord) -> str:
+    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+    return f"{seconds}.{int(record.msecs):03d}Z"
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "ts": timestamp(record),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -45,8 +56,8 @@ def configure_logging(level: str = "info") -> None:
     for name in ("hypercorn.error", "hypercorn.access"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
-    # The lines never show the caller's file and line, thread or process, so every record (one
-    # per request at least) is spared looking them up; see "Optimization" in the logging HOWTO.
+    # No line shows the caller's file and line, thread or process: spare every record looking
+    # them up (see "Optimization" in the logging HOWTO).
     logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False

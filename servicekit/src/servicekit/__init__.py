@@ -1,0 +1,1 @@
+"""What both services of the users stack do to serve, written once."""
