@@ -27,6 +27,8 @@
         default = {
           type = "app";
           program = lib.getExe project.stack;
+          # `nix flake check` accepts type, program and meta on an app, and warns without
+          # meta.description.
           inherit (project.stack) meta;
         };
       });

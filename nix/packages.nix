@@ -5,9 +5,47 @@ let
   py = import ./python.nix { inherit pkgs; };
   ps = py.python.pkgs;
 
-  # Name, version, description and console scripts come from each service's pyproject.toml.
+  # Name, version, description and console scripts come from each package's pyproject.toml.
+  servicekitProject = (lib.importTOML ../servicekit/pyproject.toml).project;
+  testkitProject = (lib.importTOML ../testkit/pyproject.toml).project;
   backendProject = (lib.importTOML ../backend/pyproject.toml).project;
   frontendProject = (lib.importTOML ../frontend/pyproject.toml).project;
+
+  # The repository's two libraries. Neither runs tests here: servicekit has none of its own (the
+  # services' suites cover it) and testkit's run in the `test` check (checks.nix, `make test`).
+  buildLibrary =
+    {
+      project,
+      src,
+      dependencies,
+    }:
+    ps.buildPythonPackage {
+      pname = project.name;
+      inherit (project) version;
+      inherit src dependencies;
+      pyproject = true;
+      build-system = [ ps.hatchling ];
+      doCheck = false;
+      pythonImportsCheck = [ project.name ];
+      meta = {
+        inherit (project) description;
+      };
+    };
+
+  # Serving, logs, request ids and metrics, shared by both services (and so in both images).
+  servicekit = buildLibrary {
+    project = servicekitProject;
+    src = ../servicekit;
+    dependencies = py.servicekitDeps;
+  };
+
+  # Test support (throwaway MySQL, live services, fakes, pytest plugins): a check input of both
+  # services, never one of their dependencies.
+  testkit = buildLibrary {
+    project = testkitProject;
+    src = ../testkit;
+    dependencies = py.testkitDeps;
+  };
 
   # Tests marked `integration` need MySQL, live servers or a browser: the package build runs the
   # others, and the `test` check of checks.nix runs them all.
@@ -16,19 +54,22 @@ let
       project,
       src,
       dependencies,
-      checkInputs ? [ ],
     }:
     ps.buildPythonApplication {
       pname = project.name;
       inherit (project) version;
-      inherit src dependencies;
+      inherit src;
+      dependencies = [ servicekit ] ++ dependencies;
       pyproject = true;
       build-system = [ ps.hatchling ];
-      nativeCheckInputs = [ ps.pytestCheckHook ] ++ py.testDeps ++ checkInputs;
-      pytestFlags = [
-        "-m"
-        "not integration"
-      ];
+      nativeCheckInputs = [
+        ps.pytestCheckHook
+        testkit
+      ]
+      ++ py.testDeps;
+      # The hook turns this into `-m "not (integration)"`. A list in pytestFlags would not do:
+      # without __structuredAttrs it reaches the builder as one string, split again on spaces.
+      disabledTestMarks = [ "integration" ];
       pythonImportsCheck = [ project.name ];
       # Some unit tests serve on a free loopback port.
       __darwinAllowLocalNetworking = true;
@@ -48,8 +89,6 @@ let
     project = frontendProject;
     src = ../frontend;
     dependencies = py.frontendDeps;
-    # The frontend's tests reuse the backend's fixtures (backend.testing).
-    checkInputs = [ backend ];
   };
 
   # scripts/ as they are, for tools that look them up on PATH (mysql-run, mysql-setup, ...).
@@ -68,36 +107,52 @@ let
     '';
   };
 
+  # scripts/lib/env.sh reads the checkout's .env with `python3 scripts/lib/dotenv-exec`.
+  dotenvPython = py.python.withPackages (ps: [ ps.python-dotenv ]);
+
   stack = import ./stack.nix {
     inherit
       pkgs
       backend
       frontend
       stack-scripts
+      dotenvPython
       ;
   };
 
   images = import ./images.nix { inherit pkgs backend frontend; };
 
-  # Both services installed from the checkout named by $USERS_STACK_ROOT (the dev shell and the
-  # checks set it), so edits apply at once and live reload works, as with `pip install -e`.
+  # The repository's four packages installed from the checkout named by $USERS_STACK_ROOT (the
+  # dev shell and the checks set it), so edits apply at once and live reload works, as with
+  # `pip install -e`. The services depend on the editable servicekit: the built one beside it
+  # would put a second servicekit into the same environment.
   editable =
     project: dependencies:
     ps.mkPythonEditablePackage {
       pname = project.name;
-      inherit (project) version scripts;
+      inherit (project) version;
+      scripts = project.scripts or { };
       inherit dependencies;
       root = "$USERS_STACK_ROOT/${project.name}/src";
     };
-  editableServices = [
-    (editable backendProject py.backendDeps)
-    (editable frontendProject py.frontendDeps)
+  editableServicekit = editable servicekitProject py.servicekitDeps;
+  editablePackages = [
+    editableServicekit
+    (editable testkitProject py.testkitDeps)
+    (editable backendProject ([ editableServicekit ] ++ py.backendDeps))
+    (editable frontendProject ([ editableServicekit ] ++ py.frontendDeps))
   ];
-  devPython = py.python.withPackages (_: editableServices ++ py.testDeps);
+  devPython = py.python.withPackages (_: editablePackages ++ py.testDeps);
 in
 {
   inherit pkgs;
-  inherit backend frontend stack;
+  inherit
+    servicekit
+    testkit
+    backend
+    frontend
+    stack
+    ;
 
   # The flake's packages; the OCI images are built for Linux only.
   packages = {

@@ -1,4 +1,4 @@
-# Python 3.13 from nixpkgs and the libraries of each service, shared by packages, shell and checks.
+# Python 3.13 from nixpkgs and the libraries of each package, shared by packages, shell and checks.
 { pkgs }:
 let
   python = pkgs.python313;
@@ -7,7 +7,21 @@ in
 {
   inherit python;
 
-  # Mirrors [project.dependencies] in backend/pyproject.toml.
+  # Each list mirrors [project.dependencies] of the package's pyproject.toml, less the packages
+  # of this repository (servicekit), which nix/packages.nix builds from the checkout and adds.
+  # tests/test_nix_eval.py compares the lists with the pyproject.toml files.
+
+  # servicekit/pyproject.toml
+  servicekitDeps = [
+    ps.quart
+    ps.pydantic
+    ps.pydantic-settings
+    ps.hypercorn
+    ps.uvloop
+    ps.prometheus-client
+  ];
+
+  # backend/pyproject.toml, besides servicekit
   backendDeps = [
     ps.quart
     ps.quart-schema
@@ -23,7 +37,7 @@ in
     ps.prometheus-client
   ];
 
-  # Mirrors [project.dependencies] in frontend/pyproject.toml.
+  # frontend/pyproject.toml, besides servicekit
   frontendDeps = [
     ps.quart
     ps.pydantic
@@ -35,7 +49,15 @@ in
     ps.prometheus-client
   ];
 
-  # What the test suites import besides the services themselves.
+  # testkit/pyproject.toml: test support, never a runtime dependency
+  testkitDeps = [
+    ps.pytest
+    ps.pymysql
+    ps.httpx
+  ];
+
+  # What the test suites import besides the packages of this repository: the backend's `test`
+  # extra (pytest, pytest-asyncio, httpx), Playwright for the browser test, PyYAML for compose.yaml.
   testDeps = [
     ps.pytest
     ps.pytest-asyncio

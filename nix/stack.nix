@@ -4,6 +4,7 @@
   backend,
   frontend,
   stack-scripts,
+  dotenvPython,
 }:
 pkgs.writeShellApplication {
   name = "users-stack";
@@ -12,6 +13,8 @@ pkgs.writeShellApplication {
     backend
     frontend
     stack-scripts
+    # python3 with python-dotenv, for a .env in the checkout (scripts/lib/dotenv-exec).
+    dotenvPython
     pkgs.mysql84
     pkgs.process-compose
     pkgs.bash

@@ -1,8 +1,9 @@
 """Checks of the Nix flake and the compose file that need no Nix store, no network and no Docker.
 
-Nothing here builds or evaluates the flake; `nix flake check` does that on a machine with Nix.
-What can be checked anywhere: every .nix file parses (`nix-instantiate --parse`), flake.lock pins
-the agreed nixpkgs revision, every repository path a .nix file names exists, and compose.yaml
+Nothing here builds the flake; `nix flake check` does that on a machine with Nix, and
+tests/test_nix_eval.py evaluates it against a stub nixpkgs. What can be checked anywhere: every
+.nix file parses (`nix-instantiate --parse`, the stubs in tests/nix/ too), flake.lock pins the
+agreed nixpkgs revision, every repository path a .nix file names exists, and compose.yaml
 describes the services the loaded images need.
 """
 
@@ -78,6 +79,7 @@ def top_level_names(parsed: str) -> list[str]:
 def test_the_repository_has_nix_files() -> None:
     names = {path.relative_to(REPO).as_posix() for path in NIX_FILES}
     assert {"flake.nix", "nix/packages.nix", "nix/shell.nix", "nix/checks.nix"} <= names
+    assert {"tests/nix/stub-nixpkgs.nix", "tests/nix/eval-flake.nix"} <= names
 
 
 @needs_nix_instantiate
