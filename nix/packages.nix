@@ -1,4 +1,4 @@
-# This project's derivations for one system: services, stack scripts, `nix run` app, images, tools.
+# This project's derivations for one system: kits, services, `nix run` app, images, tools.
 { pkgs }:
 let
   inherit (pkgs) lib;
@@ -11,8 +11,8 @@ let
   backendProject = (lib.importTOML ../backend/pyproject.toml).project;
   frontendProject = (lib.importTOML ../frontend/pyproject.toml).project;
 
-  # The repository's two libraries. Neither runs tests here: servicekit has none of its own (the
-  # services' suites cover it) and testkit's run in the `test` check (checks.nix, `make test`).
+  # The repository's two libraries. Neither runs tests here: their suites run in the `test`
+  # check (checks.nix, `make test`), with a database and live servers.
   buildLibrary =
     {
       project,
@@ -91,22 +91,6 @@ let
     dependencies = py.frontendDeps;
   };
 
-  # scripts/ as they are, for tools that look them up on PATH (mysql-run, mysql-setup, ...).
-  stack-scripts = pkgs.stdenvNoCC.mkDerivation {
-    pname = "users-stack-scripts";
-    inherit (backendProject) version;
-    src = ../scripts;
-    # patchShebangs points `#!/usr/bin/env bash` at this bash.
-    buildInputs = [ pkgs.bash ];
-    installPhase = ''
-      runHook preInstall
-      mkdir -p $out/bin
-      # lib/ stays beside the scripts, which source it relative to themselves.
-      cp -r . $out/bin/
-      runHook postInstall
-    '';
-  };
-
   # scripts/lib/env.sh reads the checkout's .env with `python3 scripts/lib/dotenv-exec`.
   dotenvPython = py.python.withPackages (ps: [ ps.python-dotenv ]);
 
@@ -115,7 +99,6 @@ let
       pkgs
       backend
       frontend
-      stack-scripts
       dotenvPython
       ;
   };

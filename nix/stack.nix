@@ -3,16 +3,15 @@
   pkgs,
   backend,
   frontend,
-  stack-scripts,
   dotenvPython,
 }:
 pkgs.writeShellApplication {
   name = "users-stack";
-  # What scripts/stack-up, process-compose.yaml and the scripts it runs find on PATH.
+  # What scripts/stack-up, process-compose.yaml and the scripts it runs find on PATH (the
+  # scripts themselves are run by path from the checkout).
   runtimeInputs = [
     backend
     frontend
-    stack-scripts
     # python3 with python-dotenv, for a .env in the checkout (scripts/lib/dotenv-exec).
     dotenvPython
     pkgs.mysql84

@@ -28,7 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 LONG_RUNNING = ("mysql", "backend", "frontend")
 ONE_SHOT = ("mysql-setup", "backend-migrate")
 # Only these variables of the test runner's environment reach the stack.
-PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "USERS_STACK_NO_VENV")
+# MYSQL_NATIVE_AIO=0 comes from machines where InnoDB's native AIO fails (the Nix check).
+PASSED_THROUGH = (
+    *("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "USERS_STACK_NO_VENV"),
+    "MYSQL_NATIVE_AIO",
+)
 
 RUNTIME_PACKAGES = ("backend", "frontend", "servicekit")
 IGNORED_IN_COPIES = shutil.ignore_patterns("__pycache__")
