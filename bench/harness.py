@@ -100,7 +100,6 @@ def measure_start_up(workdir: Path) -> dict[str, Any]:
 
     results: dict[str, Any] = {}
     stack = TimedStack(workdir / "stack")
-    stack.workdir.mkdir()
     try:
         for label, mode in (
             ("cold", "production"),
