@@ -105,6 +105,8 @@ let
 
   images = import ./images.nix { inherit pkgs backend frontend; };
 
+  kubernetes = import ./kubernetes.nix { inherit pkgs; };
+
   # The repository's four packages installed from the checkout named by $USERS_STACK_ROOT (the
   # dev shell and the checks set it), so edits apply at once and live reload works, as with
   # `pip install -e`. The services depend on the editable servicekit: the built one beside it
@@ -137,11 +139,13 @@ in
     stack
     ;
 
-  # The flake's packages; the OCI images are built for Linux only.
+  # The flake's packages (the rendered Kubernetes manifests too); the OCI images are built for
+  # Linux only.
   packages = {
     inherit backend frontend stack;
     default = stack;
   }
+  // kubernetes
   // lib.optionalAttrs pkgs.stdenv.hostPlatform.isLinux images;
 
   # Every tool of the Makefile, the test suites and the stack, shared by the dev shell and the
@@ -157,9 +161,11 @@ in
     pkgs.nixfmt
     pkgs.wrk
     pkgs.unixtools.ps
+    pkgs.kustomize
   ]
   ++ lib.optionals pkgs.stdenv.hostPlatform.isLinux [
     pkgs.chromium
     pkgs.util-linux # setpriv, for scripts/supervised
+    pkgs.bubblewrap # tests/sandbox.py
   ];
 }

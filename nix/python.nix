@@ -57,12 +57,14 @@ in
   ];
 
   # What the test suites import besides the packages of this repository: the backend's `test`
-  # extra (pytest, pytest-asyncio, httpx), Playwright for the browser test, PyYAML for compose.yaml.
+  # extra (pytest, pytest-asyncio, httpx), Playwright for the browser test, PyYAML for compose.yaml,
+  # kubernetes-validate for deploy/kubernetes.
   testDeps = [
     ps.pytest
     ps.pytest-asyncio
     ps.httpx
     ps.playwright
     ps.pyyaml
+    ps.kubernetes-validate
   ];
 }

@@ -153,7 +153,29 @@ def test_images_hold_their_service_with_servicekit_and_no_testkit(
 
 @pytest.mark.parametrize("system", DARWIN)
 def test_darwin_has_no_images(outputs: dict, system: str) -> None:
-    assert set(outputs["packages"][system]) == {"backend", "frontend", "stack", "default"}
+    assert set(outputs["packages"][system]) == {
+        "backend",
+        "frontend",
+        "stack",
+        "default",
+        "kubernetes-local",
+        "kubernetes-production",
+    }
+
+
+@pytest.mark.parametrize("system", SYSTEMS)
+@pytest.mark.parametrize("overlay", ["local", "production"])
+def test_the_kubernetes_manifests_are_rendered_by_kustomize(
+    outputs: dict, system: str, overlay: str
+) -> None:
+    rendered = outputs["packages"][system][f"kubernetes-{overlay}"]
+    assert rendered["stub"] == "runCommand"
+    assert rendered["name"] == f"users-kubernetes-{overlay}"
+    assert [pname(tool) for tool in rendered["args"]["nativeBuildInputs"]] == ["kustomize"]
+    # The build command is not evaluated (it copies deploy/kubernetes): read it as text.
+    command = (REPO / "nix" / "kubernetes.nix").read_text(encoding="utf-8")
+    assert 'kustomize build ${../deploy/kubernetes}/overlays/${overlay} > "$out"' in command
+    assert (REPO / "deploy" / "kubernetes" / "overlays" / overlay / "kustomization.yaml").is_file()
 
 
 @pytest.mark.parametrize("system", SYSTEMS)

@@ -80,6 +80,7 @@ let
         "playwright"
         "pyyaml"
         "python-dotenv"
+        "kubernetes-validate"
       ];
 
       pythonBuilder =
@@ -146,6 +147,7 @@ let
       unixtools.ps = package "" "ps";
       chromium = linuxOnly "chromium";
       util-linux = linuxOnly "util-linux";
+      bubblewrap = linuxOnly "bubblewrap";
     }
     // lib.genAttrs [
       "bash"
@@ -154,6 +156,7 @@ let
       "dejavu_fonts"
       "gnugrep"
       "gnumake"
+      "kustomize"
       "mysql84"
       "newman"
       "nixfmt"
