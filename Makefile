@@ -54,10 +54,11 @@ test-nixpkgs: ## Lint and test again in .venv-nixpkgs, on the library versions o
 	scripts/test-nixpkgs
 
 .PHONY: lint
-lint: ## Check Python style (ruff) and shell scripts (shellcheck)
+lint: ## Check Python style (ruff), shell scripts (shellcheck) and Nix files (statix, deadnix)
 	ruff check .
 	ruff format --check .
 	shellcheck $(SHELL_SCRIPTS)
+	scripts/nix-lint
 
 .PHONY: fmt
 fmt: ## Format the Python code (ruff)

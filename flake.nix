@@ -37,7 +37,7 @@
         default = import ./nix/shell.nix project;
       });
 
-      checks = forAllSystems (project: import ./nix/checks.nix project);
+      checks = forAllSystems (import ./nix/checks.nix);
 
       formatter = forAllSystems (project: project.pkgs.nixfmt);
     };

@@ -156,6 +156,9 @@ in
     pkgs.process-compose
     pkgs.ruff
     pkgs.shellcheck
+    # Nix lint in `make lint`: anti-patterns and dead code in the .nix files.
+    pkgs.statix
+    pkgs.deadnix
     pkgs.gnumake
     pkgs.newman
     pkgs.nixfmt

@@ -33,7 +33,6 @@ OWN_PACKAGES = ("servicekit", "testkit", *SERVICES)
 ENV_BUILDERS = {
     "buildPythonPackage",
     "buildPythonApplication",
-    "stdenvNoCC.mkDerivation",
     "runCommand",
     "mkShell",
 }
@@ -43,11 +42,11 @@ NOT_PASSED_TO_THE_BUILDER = {"meta", "passthru"}
 MANGLED = re.compile(r"[\s\"'$\\`]")
 
 
-def nix_eval(*arguments: str) -> Any:
+def run_nix_eval(*arguments: str) -> subprocess.CompletedProcess[str]:
     """`nix-instantiate --eval --strict --json`, reading only files of this repository."""
     if NIX_INSTANTIATE is None:
         pytest.skip("nix-instantiate is not on PATH (Debian: apt-get install nix-bin)")
-    result = subprocess.run(
+    return subprocess.run(
         [
             NIX_INSTANTIATE,
             "--eval",
@@ -66,8 +65,20 @@ def nix_eval(*arguments: str) -> Any:
         timeout=60,
         check=False,
     )
+
+
+def nix_eval(*arguments: str) -> Any:
+    """The evaluated value, as JSON; the evaluation must succeed."""
+    result = run_nix_eval(*arguments)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
+
+
+def nix_eval_error(*arguments: str) -> str:
+    """The error message of an evaluation that must fail."""
+    result = run_nix_eval(*arguments)
+    assert result.returncode != 0, f"evaluated to {result.stdout}"
+    return result.stderr
 
 
 def flake_outputs() -> dict[str, Any]:

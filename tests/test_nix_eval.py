@@ -21,6 +21,7 @@ from nix_stub import (
     lists_mangled_by_the_builder,
     named,
     nix_eval,
+    nix_eval_error,
     own_package,
     pname,
     pyproject,
@@ -58,20 +59,83 @@ def test_the_helper_leaves_structured_attrs_and_meta_alone() -> None:
 # The stub evaluation.
 
 
-def test_the_stub_would_have_caught_the_original_pytest_flags() -> None:
-    # The call nix/packages.nix made before disabledTestMarks, through the same stub.
-    expression = f"""
+def stub_call(call: str) -> str:
+    """An expression applying one stub function of x86_64-linux to arguments."""
+    return f"""
       let
         pkgs = (import {STUB_NIXPKGS}).legacyPackages.x86_64-linux;
       in
-      (pkgs.python313.pkgs.buildPythonApplication {{
-        pname = "backend";
-        version = "1.0.0";
-        pytestFlags = [ "-m" "not integration" ];
-      }}).stubArgs
+      {call}
     """
-    args = nix_eval("--expr", expression)
-    assert lists_mangled_by_the_builder(args) == {"pytestFlags": ["-m", "not integration"]}
+
+
+SERVICE_BUILD = 'pname = "backend"; version = "1.0.0";'
+
+
+def test_the_original_pytest_flags_fail_the_evaluation() -> None:
+    # The call nix/packages.nix made before disabledTestMarks.
+    error = nix_eval_error(
+        "--expr",
+        stub_call(
+            "pkgs.python313.pkgs.buildPythonApplication"
+            f' {{ {SERVICE_BUILD} pytestFlags = [ "-m" "not integration" ]; }}'
+        ),
+    )
+    assert "buildPythonApplication" in error
+    assert "pytestFlags" in error
+    assert "not integration" in error
+
+
+def test_structured_attrs_lists_and_meta_reach_the_builder_whole() -> None:
+    args = nix_eval(
+        "--expr",
+        stub_call(
+            "(pkgs.python313.pkgs.buildPythonApplication {"
+            f' {SERVICE_BUILD} __structuredAttrs = true; pytestFlags = [ "-m" "not integration" ];'
+            ' meta.maintainers = [ "A Person" ]; }).stubArgs'
+        ),
+    )
+    assert args["pytestFlags"] == ["-m", "not integration"]
+
+
+@pytest.mark.parametrize(
+    ("call", "unknown"),
+    [
+        (
+            'pkgs.writeShellApplication { name = "x"; text = ""; runtimeInput = [ ]; }',
+            "runtimeInput",
+        ),
+        ('pkgs.dockerTools.streamLayeredImage { name = "x"; Cmd = [ "x" ]; }', "Cmd"),
+        ('pkgs.dockerTools.fakeNss.override { extraPasswdLine = [ "x" ]; }', "extraPasswdLine"),
+        ("pkgs.makeFontsConf { fontDirectories = [ ]; fonts = [ ]; }", "fonts"),
+        (
+            'pkgs.python313.pkgs.mkPythonEditablePackage { pname = "x"; version = "1"; root = "/";'
+            " propagatedBuildInputs = [ ]; }",
+            "propagatedBuildInputs",
+        ),
+    ],
+)
+def test_an_argument_the_real_function_does_not_take_fails(call: str, unknown: str) -> None:
+    error = nix_eval_error("--expr", stub_call(call))
+    assert f"unexpected argument '{unknown}'" in error
+
+
+def test_a_list_the_builder_would_split_fails_in_every_mkderivation_builder() -> None:
+    calls = [
+        f'pkgs.python313.pkgs.buildPythonPackage {{ {SERVICE_BUILD} flags = [ "a b" ]; }}',
+        'pkgs.runCommand "x" { flags = [ "$HOME" ]; } ""',
+        'pkgs.mkShell { flags = [ "it\'s" ]; }',
+        'pkgs.writeShellApplication { name = "x"; text = ""; derivationArgs.f = [ "a b" ]; }',
+    ]
+    for call in calls:
+        assert "does not arrive whole" in nix_eval_error("--expr", stub_call(call)), call
+
+
+def test_get_exe_needs_a_main_program() -> None:
+    error = nix_eval_error(
+        "--expr", stub_call('pkgs.lib.getExe { name = "x"; outPath = "/x"; meta = { }; }')
+    )
+    assert "no meta.mainProgram" in error
 
 
 @pytest.mark.parametrize("system", SYSTEMS)
