@@ -35,6 +35,7 @@ in
     ps.hypercorn
     ps.uvloop
     ps.prometheus-client
+    ps.swagger-ui-py
   ];
 
   # frontend/pyproject.toml, besides servicekit
@@ -57,11 +58,13 @@ in
   ];
 
   # What the test suites import besides the packages of this repository: the backend's `test`
-  # extra (pytest, pytest-asyncio, httpx), Playwright for the browser test, PyYAML for compose.yaml.
+  # extra (pytest, pytest-asyncio, httpx, schemathesis), Playwright for the browser tests, PyYAML
+  # for compose.yaml.
   testDeps = [
     ps.pytest
     ps.pytest-asyncio
     ps.httpx
+    ps.schemathesis
     ps.playwright
     ps.pyyaml
   ];

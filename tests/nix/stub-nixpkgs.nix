@@ -80,6 +80,8 @@ let
         "playwright"
         "pyyaml"
         "python-dotenv"
+        "swagger-ui-py"
+        "schemathesis"
       ];
 
       pythonBuilder =

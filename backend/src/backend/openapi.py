@@ -4,10 +4,12 @@ problem+json, 204 left empty and the models listed once under components."""
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from typing import Any
 
-from quart import Quart
-from quart_schema import Info, QuartSchema, Tag
+import swagger_ui
+from quart import Quart, Response, abort, send_from_directory
+from quart_schema import Info, QuartSchema, Tag, hide
 from quart_schema.openapi import OpenAPIProvider
 
 from backend import __version__
@@ -76,6 +78,11 @@ class ApiDocumentation(OpenAPIProvider):
                         )
         return paths, definitions
 
+    def schema(self) -> dict[str, Any]:
+        document = super().schema()
+        _link_created_users(document["paths"])
+        return document
+
     def build_request_body(self, model: Any, source: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         body, definitions = super().build_request_body(model, source)
         for media in body["content"].values():
@@ -112,6 +119,23 @@ def _describe_conditional(operation: dict[str, Any]) -> None:
             responses[status]["headers"] = VERSION_HEADERS
 
 
+def _link_created_users(paths: dict[str, Any]) -> None:
+    """Link each POST's 201 to the operations on the user it made, under the same prefix
+    only: /users and /api/v1/users share rows, a link across them would confuse a client."""
+    for path, operations in paths.items():
+        created = operations.get("post", {}).get("responses", {}).get(201)
+        one_user = paths.get(f"{path}/{{user_id}}")
+        if created is None or one_user is None:
+            continue
+        created["links"] = {
+            operation["operationId"]: {
+                "operationId": operation["operationId"],
+                "parameters": {"user_id": "$response.body#/id"},
+            }
+            for operation in one_user.values()
+        }
+
+
 def _as_component(schema: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
     title = schema.get("title")
     if schema.get("type") != "object" or not title:
@@ -120,8 +144,32 @@ def _as_component(schema: dict[str, Any], definitions: dict[str, Any]) -> dict[s
     return {"$ref": f"#/components/schemas/{title}"}
 
 
+# Swagger UI's scripts and styles come from the swagger-ui-py package (its swagger-ui 5 can
+# render OpenAPI 3.1), served here, so /docs works without reaching any other host
+# (quart-schema's default is a CDN). Only its files are used, not its framework glue.
+DOCS_ASSETS = "/docs/assets"
+SWAGGER_UI_FILES = Path(swagger_ui.__file__).parent / "static"
+_ASSET_FILES = frozenset({"swagger-ui-bundle.js", "swagger-ui.css"})
+
+
 def register_api_documentation(app: Quart) -> None:
-    """/openapi.json and the Swagger UI at /docs."""
+    """/openapi.json and the Swagger UI at /docs, with its assets under /docs/assets."""
+    app.config.update(
+        QUART_SCHEMA_SWAGGER_JS_URL=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+        QUART_SCHEMA_SWAGGER_CSS_URL=f"{DOCS_ASSETS}/swagger-ui.css",
+    )
+
+    @app.get(f"{DOCS_ASSETS}/<name>")
+    @hide
+    async def docs_asset(name: str) -> Response:
+        if name not in _ASSET_FILES:
+            abort(404)
+        response = await send_from_directory(SWAGGER_UI_FILES, name)
+        # The files change only with the package's version, which is pinned.
+        response.cache_control.public = True
+        response.cache_control.max_age = 86400
+        return response
+
     QuartSchema(
         app,
         info=Info(

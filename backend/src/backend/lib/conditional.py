@@ -40,8 +40,9 @@ def expected_versions(user_id: int) -> list[datetime] | None:
     if tags.star_tag:
         return None
     versions = []
-    for tag in tags.as_set():  # strong tags only: If-Match compares strongly
-        match = _USER_TAG.match(tag)
+    # Strong tags only (If-Match compares strongly); werkzeug gives None for an empty one.
+    for tag in tags.as_set():
+        match = _USER_TAG.match(tag or "")
         if match and int(match[1]) == user_id:
             try:
                 versions.append(datetime.strptime(match[2], _TIMESTAMP_DIGITS))
