@@ -42,13 +42,13 @@ def _any_case(word: str) -> str:
 
 _ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
 _LABEL = r"(?![A-Za-z0-9]{2}--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_TOP_LABEL = r"(?![A-Za-z0-9]{2}--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z])?"
+_TOP_LABEL = r"(?![A-Za-z0-9]{2}--)(?:[A-Za-z0-9][A-Za-z0-9-]{0,61})?[A-Za-z]"
 _SPECIAL = "|".join(_any_case(name) for name in SPECIAL_USE_DOMAINS)
 # An ASCII dot-atom address (RFC 5322) whose domain is a host name with at least one dot and
 # a last label ending in a letter, none of the reserved ones: the addresses email-validator
 # accepts, less quoted and internationalised ones.
 EMAIL_PATTERN = (
-    rf"^(?=[!-~]{{1,{EMAIL_MAX}}}{_W}*$)(?=[^@]{{1,{EMAIL_LOCAL_MAX}}}@)"
+    rf"^(?![!-~]{{{EMAIL_MAX + 1}}})(?![.{_ATEXT}]{{{EMAIL_LOCAL_MAX + 1}}})"
     rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*@(?:{_LABEL}\.)+(?!(?:{_SPECIAL}){_W}*$){_TOP_LABEL}$"
 )
 
