@@ -3,6 +3,27 @@
 let
   python = pkgs.python313;
   ps = python.pkgs;
+
+  # Swagger UI 5 (renders OpenAPI 3.1) for /docs: the nixpkgs copies read hold swagger-ui-py
+  # 22.07.13 (Swagger UI 4) only. PyPI has 25.7.1 as a wheel only; the hash is that file's.
+  swagger-ui-py = ps.buildPythonPackage rec {
+    pname = "swagger-ui-py";
+    version = "25.7.1";
+    format = "wheel";
+    src = pkgs.fetchPypi {
+      pname = "swagger_ui_py";
+      inherit version format;
+      dist = "py3";
+      python = "py3";
+      hash = "sha256-OmsUlS1XFL385m195AXoDL6eMR167U72wZDgBtHbtUU=";
+    };
+    dependencies = [
+      ps.jinja2
+      ps.packaging
+      ps.pyyaml
+    ];
+    pythonImportsCheck = [ "swagger_ui" ];
+  };
 in
 {
   inherit python;
@@ -35,6 +56,7 @@ in
     ps.hypercorn
     ps.uvloop
     ps.prometheus-client
+    swagger-ui-py
   ];
 
   # frontend/pyproject.toml, besides servicekit
@@ -57,12 +79,13 @@ in
   ];
 
   # What the test suites import besides the packages of this repository: the backend's `test`
-  # extra (pytest, pytest-asyncio, httpx), Playwright for the browser test, PyYAML for compose.yaml,
-  # kubernetes-validate for deploy/kubernetes.
+  # extra (pytest, pytest-asyncio, httpx, schemathesis), Playwright for the browser tests, PyYAML
+  # for compose.yaml, kubernetes-validate for deploy/kubernetes.
   testDeps = [
     ps.pytest
     ps.pytest-asyncio
     ps.httpx
+    ps.schemathesis
     ps.playwright
     ps.pyyaml
     ps.kubernetes-validate

@@ -171,4 +171,7 @@ async def test_cors_answers_configured_origins_only(make_settings) -> None:
 
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://ui.example.com"
     assert "POST" in allowed.headers["Access-Control-Allow-Methods"]
+    # A page on that origin may make conditional requests and read the version.
+    assert "If-Match" in allowed.headers["Access-Control-Allow-Headers"]
+    assert "ETag" in allowed.headers["Access-Control-Expose-Headers"]
     assert "Access-Control-Allow-Origin" not in other.headers

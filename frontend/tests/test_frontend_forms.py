@@ -231,3 +231,55 @@ async def test_delete_when_backend_is_down_is_a_503_with_the_form(client, fake_b
     assert response.headers["Retry-After"] == "3"
     assert "temporarily unavailable" in body
     assert f'action="/users/{user["id"]}/delete"' in body
+
+
+# -- someone else changed the user meanwhile ------------------------------------------------
+
+
+async def test_edit_sends_the_version_it_was_rendered_with(client, fake_backend):
+    user = fake_backend.add_user("ana", "Ana Lima", "ana@example.com")
+    path = f"/users/{user['id']}/edit"
+    _, html = await page(client, path)
+    assert f'name="version" value="&#34;{user["id"]}-0&#34;"' in html
+
+    form = {"username": "ana", "full_name": "Ana Maria", "email": "ana@example.com"}
+    status, _, _ = await submit(client, path, {**form, "version": f'"{user["id"]}-0"'})
+
+    assert status == 303
+    assert fake_backend.api_requests()[-1].headers["If-Match"] == f'"{user["id"]}-0"'
+
+
+async def test_edit_of_a_user_changed_meanwhile_shows_both_and_saves_on_purpose(
+    client, fake_backend
+):
+    user = fake_backend.add_user("ana", "Ana Lima", "ana@example.com")
+    path = f"/users/{user['id']}/edit"
+    fake_backend.change_behind_the_pages_back(user["id"], full_name="Ana Changed")
+    mine = {"username": "ana", "full_name": "Ana Mine", "email": "ana@example.com"}
+
+    status, html, _ = await submit(client, path, {**mine, "version": f'"{user["id"]}-0"'})
+
+    assert status == 409
+    assert "Someone else changed this user" in html
+    assert 'value="Ana Mine"' in field_block(html, "full_name")
+    assert "Saved meanwhile: <strong>Ana Changed</strong>" in field_block(html, "full_name")
+    assert fake_backend.users[user["id"]]["full_name"] == "Ana Changed"
+    assert f'name="version" value="&#34;{user["id"]}-1&#34;"' in html
+
+    again, _, _ = await submit(client, path, {**mine, "version": f'"{user["id"]}-1"'})
+    assert again == 303
+    assert fake_backend.users[user["id"]]["full_name"] == "Ana Mine"
+
+
+async def test_delete_of_a_user_changed_meanwhile_asks_again(client, fake_backend):
+    user = fake_backend.add_user("ana", "Ana Lima", "ana@example.com")
+    fake_backend.change_behind_the_pages_back(user["id"], email="new@example.com")
+
+    status, html, _ = await submit(
+        client, f"/users/{user['id']}/delete", {"version": f'"{user["id"]}-0"'}
+    )
+
+    assert status == 409
+    assert "it was not deleted" in html
+    assert "new@example.com" in html
+    assert user["id"] in fake_backend.users

@@ -59,6 +59,9 @@ let
         "pyyaml"
         "python-dotenv"
         "kubernetes-validate"
+        "schemathesis"
+        "jinja2"
+        "packaging"
       ];
 
       # pkgs/development/interpreters/python/mk-python-derivation.nix: `{ ..., ... }@attrs`, and
@@ -125,6 +128,20 @@ let
       # pkgs/build-support/trivial-builders/default.nix (at 00ee9b64aafe): `name: env:` then the
       # script; env goes to mkDerivation. The script stays out of stubArgs: `${../.}` in it would
       # copy the checkout to the store as soon as the test forced it.
+      # pkgs/build-support/fetchpypi/default.nix (at 13c8ddb845ee): format, the hash and the parts
+      # of a wheel's file name.
+      fetchPypi =
+        {
+          pname,
+          version,
+          format ? "setuptools",
+          hash,
+          dist ? "py2.py3",
+          python ? "py2.py3",
+          abi ? "none",
+          platform ? "any",
+        }@args:
+        stub "fetchPypi" "${pname}-${version}-${python}-${abi}-${platform}.whl" args;
       runCommand =
         name: env: buildCommand:
         mkDerivationStub "runCommand" name env // { inherit buildCommand; };

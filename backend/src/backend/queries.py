@@ -116,22 +116,49 @@ async def insert_user(conn: Connection, values: dict[str, Any]) -> int:
     return await conn.execute(_INSERT_USER, {field: values[field] for field in FIELDS})
 
 
-async def update_user(conn: Connection, user_id: int, changes: dict[str, Any]) -> bool:
-    """Apply the given column values; False when the user does not exist.
+def _version_condition(versions: list[datetime] | None) -> tuple[str, dict[str, Any]]:
+    """The `If-Match` part of a WHERE clause: the check and the write are one statement."""
+    if versions is None:
+        return "", {}
+    if not versions:
+        return " AND FALSE", {}
+    names = [f"version_{index}" for index in range(len(versions))]
+    condition = f" AND updated_at IN ({', '.join(f':{name}' for name in names)})"
+    return condition, dict(zip(names, versions, strict=True))
+
+
+async def update_user(
+    conn: Connection,
+    user_id: int,
+    changes: dict[str, Any],
+    versions: list[datetime] | None = None,
+) -> bool:
+    """Apply the given column values; False when no user has this id (and, when `versions`
+    is given, one of those `updated_at` values).
 
     `updated_at` follows by itself (ON UPDATE CURRENT_TIMESTAMP), only when a value changed.
     """
     columns = [column for column in FIELDS if column in changes]
     if not columns:
-        return await select_user(conn, user_id) is not None
+        user = await select_user(conn, user_id)
+        if user is None or versions is None:
+            return user is not None
+        return any(format_timestamp(version) == user["updated_at"] for version in versions)
     assignments = ", ".join(f"{column} = :{column}" for column in columns)
+    condition, values = _version_condition(versions)
     matched = await conn.execute(
-        f"UPDATE users SET {assignments} WHERE id = :id",  # noqa: S608 - fixed column names
-        {**{column: changes[column] for column in columns}, "id": user_id},
+        f"UPDATE users SET {assignments} WHERE id = :id{condition}",  # noqa: S608 - fixed text
+        {**{column: changes[column] for column in columns}, "id": user_id, **values},
     )
     return matched > 0
 
 
-async def delete_user(conn: Connection, user_id: int) -> bool:
-    deleted = await conn.execute("DELETE FROM users WHERE id = :id", {"id": user_id})
+async def delete_user(
+    conn: Connection, user_id: int, versions: list[datetime] | None = None
+) -> bool:
+    condition, values = _version_condition(versions)
+    deleted = await conn.execute(
+        f"DELETE FROM users WHERE id = :id{condition}",  # noqa: S608 - fixed text
+        {"id": user_id, **values},
+    )
     return deleted > 0

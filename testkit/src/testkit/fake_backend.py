@@ -46,6 +46,8 @@ class FakeBackend:
         self.users: dict[int, dict[str, object]] = {}
         self.next_id = 1
         self.requests: list[httpx.Request] = []
+        # Changes per user id, for the version (ETag) the real backend derives from updated_at.
+        self.changes: dict[int, int] = {}
         # Answers for the next requests, in order, before normal handling resumes.
         self.queued_failures: list[Failure] = []
         # When set, every request gets this answer.
@@ -99,8 +101,11 @@ class FakeBackend:
             user = self.users.get(int(match.group(1)))
             if user is None:
                 return problem(404, "user not found")
+            if_match = request.headers.get("If-Match")
+            if method in {"PUT", "DELETE"} and if_match not in {None, "*", self.version_of(user)}:
+                return problem(412, "this user was changed after you loaded it")
             if method == "GET":
-                return httpx.Response(200, json=user)
+                return httpx.Response(200, json=user, headers={"ETag": self.version_of(user)})
             if method == "PUT":
                 return self._save(user, json.loads(request.content))
             if method == "DELETE":
@@ -156,4 +161,14 @@ class FakeBackend:
                 201, json=created, headers={"Location": f"/api/v1/users/{created['id']}"}
             )
         user.update(fields)
-        return httpx.Response(200, json=user)
+        self.changes[user["id"]] = self.changes.get(user["id"], 0) + 1
+        return httpx.Response(200, json=user, headers={"ETag": self.version_of(user)})
+
+    def version_of(self, user: dict[str, object]) -> str:
+        """The user's ETag: it changes with every PUT, as the real one does with a change."""
+        return f'"{user["id"]}-{self.changes.get(int(user["id"]), 0)}"'
+
+    def change_behind_the_pages_back(self, user_id: int, **fields: str) -> None:
+        """Someone else's change, made straight in the backend."""
+        self.users[user_id].update(fields)
+        self.changes[user_id] = self.changes.get(user_id, 0) + 1

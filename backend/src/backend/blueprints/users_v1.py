@@ -7,10 +7,12 @@ from typing import Any
 from quart import Blueprint, Response, request
 from quart_schema import document_querystring, document_request, document_response, tag_blueprint
 
+from backend.lib.conditional import expected_versions, page_tag, tagged, user_tag
 from backend.lib.encoding import json_response
 from backend.lib.http import read_json_body
 from backend.models.users import (
     NoContent,
+    NotModified,
     Problem,
     User,
     UserCreate,
@@ -50,9 +52,14 @@ def no_content() -> Response:
 # --- /api/v1 -----------------------------------------------------------------------------------
 
 
+def user_response(user: dict[str, Any], status: int = 200) -> Response:
+    return tagged(json_response(user, status), user_tag(user))
+
+
 @api.get("/users")
 @document_querystring(UserListQuery)
 @document_response(UserList, 200)
+@document_response(NotModified, 304)
 @document_response(Problem, 422)
 @documents_unavailable
 async def list_users() -> Response:
@@ -62,18 +69,24 @@ async def list_users() -> Response:
     email). Ordered by id; `limit` 1-100 (default 20) and `offset` page through the result.
     """
     items, total, query = await users.list_users(request.args.to_dict())
-    return json_response(
+    response = json_response(
         {"items": items, "total": total, "limit": query.limit, "offset": query.offset}
     )
+    return tagged(response, page_tag(await response.get_data()))
 
 
 @api.get("/users/<int:user_id>")
 @document_response(User, 200)
+@document_response(NotModified, 304)
 @document_response(Problem, 404)
 @documents_unavailable
 async def get_user(user_id: int) -> Response:
-    """Get one user"""
-    return json_response(await users.get_user(user_id))
+    """Get one user
+
+    The answer's `ETag` is the user's version: send it back in `If-None-Match` to get 304
+    while the user is unchanged, or in `If-Match` to change or delete it only if unchanged.
+    """
+    return user_response(await users.get_user(user_id))
 
 
 @api.post("/users")
@@ -97,11 +110,16 @@ async def create_user() -> Response:
 @document_response(User, 200)
 @document_response(Problem, 404)
 @document_response(Problem, 409)
+@document_response(Problem, 412)
 @documents_body_errors
 @documents_unavailable
 async def replace_user(user_id: int) -> Response:
-    """Replace a user (all three fields)"""
-    return json_response(await users.replace_user(user_id, await read_json_body()))
+    """Replace a user (all three fields)
+
+    With `If-Match`, only while the user is at that version (412 otherwise).
+    """
+    body = await read_json_body()
+    return user_response(await users.replace_user(user_id, body, expected_versions(user_id)))
 
 
 @api.patch("/users/<int:user_id>")
@@ -109,18 +127,27 @@ async def replace_user(user_id: int) -> Response:
 @document_response(User, 200)
 @document_response(Problem, 404)
 @document_response(Problem, 409)
+@document_response(Problem, 412)
 @documents_body_errors
 @documents_unavailable
 async def update_user(user_id: int) -> Response:
-    """Change some fields of a user"""
-    return json_response(await users.update_user(user_id, await read_json_body()))
+    """Change some fields of a user
+
+    With `If-Match`, only while the user is at that version (412 otherwise).
+    """
+    body = await read_json_body()
+    return user_response(await users.update_user(user_id, body, expected_versions(user_id)))
 
 
 @api.delete("/users/<int:user_id>")
 @document_response(NoContent, 204)
 @document_response(Problem, 404)
+@document_response(Problem, 412)
 @documents_unavailable
 async def delete_user(user_id: int) -> Response:
-    """Delete a user"""
-    await users.delete_user(user_id)
+    """Delete a user
+
+    With `If-Match`, only while the user is at that version (412 otherwise).
+    """
+    await users.delete_user(user_id, expected_versions(user_id))
     return no_content()

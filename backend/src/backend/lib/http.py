@@ -50,7 +50,7 @@ def register_cors(app: Quart, origins: list[str]) -> None:
             return response
         response.headers["Access-Control-Allow-Origin"] = "*" if allow_any else origin
         response.headers["Access-Control-Expose-Headers"] = (
-            "Location, X-Request-ID, Retry-After, Deprecation, Link"
+            "Location, X-Request-ID, Retry-After, Deprecation, Link, ETag"
         )
         if not allow_any:
             response.vary.add("Origin")
@@ -58,6 +58,8 @@ def register_cors(app: Quart, origins: list[str]) -> None:
             response.headers["Access-Control-Allow-Methods"] = (
                 "GET, POST, PUT, PATCH, DELETE, OPTIONS"
             )
-            response.headers["Access-Control-Allow-Headers"] = "Content-Type, X-Request-ID"
+            response.headers["Access-Control-Allow-Headers"] = (
+                "Content-Type, X-Request-ID, If-Match, If-None-Match"
+            )
             response.headers["Access-Control-Max-Age"] = "600"
         return response

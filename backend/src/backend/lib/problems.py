@@ -53,6 +53,15 @@ class UsernameTaken(ApiProblem):
         )
 
 
+class UserChanged(ApiProblem):
+    def __init__(self, user_id: int) -> None:
+        super().__init__(
+            412,
+            f"user {user_id} was changed after you loaded it: GET it again for its current "
+            "values and version (ETag), then send your change again",
+        )
+
+
 class ValidationFailed(ApiProblem):
     def __init__(self, errors: list[dict[str, str]]) -> None:
         summary = "; ".join(error["message"] for error in errors)

@@ -1,73 +1,41 @@
-"""What the users API accepts and returns, with the validation rules in one place."""
+"""What the users API accepts and returns (each field's rules: backend.models.fields)."""
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    EmailStr,
-    Field,
-    ValidationError,
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from backend.models.fields import (
+    EMAIL_MAX,
+    FULL_NAME_MAX,
+    SEARCH_MAX,
+    USERNAME_MAX,
+    USERNAME_MIN,
+    USERNAME_PATTERN,
+    Email,
+    FullName,
+    Search,
+    Username,
 )
 
-USERNAME_PATTERN = r"^[A-Za-z0-9._-]+$"
-USERNAME_MIN, USERNAME_MAX = 3, 32
-FULL_NAME_MAX = 100
-EMAIL_MAX = 254
+__all__ = ["USERNAME_MAX", "USERNAME_MIN", "USERNAME_PATTERN"]
 
 RULES = {
     "username": (
         f"username must be {USERNAME_MIN} to {USERNAME_MAX} characters long, "
         "using only letters, digits, '.', '_' and '-'"
     ),
-    "full_name": f"full_name must be 1 to {FULL_NAME_MAX} characters long and not blank",
+    "full_name": (
+        f"full_name must be 1 to {FULL_NAME_MAX} characters long and not blank, "
+        "without control characters"
+    ),
     "email": f"email must be a valid email address of at most {EMAIL_MAX} characters",
     "limit": "limit must be a whole number from 1 to 100",
     "offset": "offset must be a whole number, 0 or more",
-    "q": "q must be at most 254 characters long",
+    "q": f"q must be at most {SEARCH_MAX} characters long",
 }
-
-
-def _printable_text(value: str) -> str:
-    # Control characters and lone surrogates (possible in JSON as "\ud800") cannot be stored
-    # as utf8mb4 text meaningfully; refuse them instead of failing in the database driver.
-    for char in value:
-        if unicodedata.category(char) in {"Cc", "Cs"}:
-            raise ValueError("contains control characters")
-    return value
-
-
-def _short_email(value: str) -> str:
-    if len(value) > EMAIL_MAX:
-        raise ValueError("too long")
-    return value
-
-
-Username = Annotated[
-    str,
-    Field(
-        min_length=USERNAME_MIN,
-        max_length=USERNAME_MAX,
-        pattern=USERNAME_PATTERN,
-        description="Unique, case-insensitive; letters, digits, '.', '_' and '-'.",
-        examples=["ana"],
-    ),
-]
-FullName = Annotated[
-    str,
-    Field(min_length=1, max_length=FULL_NAME_MAX, examples=["Ana Lima"]),
-    AfterValidator(_printable_text),
-]
-Email = Annotated[
-    EmailStr,
-    Field(max_length=EMAIL_MAX, examples=["ana@example.com"]),
-    AfterValidator(_short_email),
-]
 
 
 class _Input(BaseModel):
@@ -123,15 +91,17 @@ class UserListQuery(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     username: str | None = Field(None, description="Exact username, case-insensitive.")
-    q: str | None = Field(
-        None, max_length=254, description="Substring of username, full_name or email."
-    )
+    q: Search | None = None
     limit: int = Field(20, ge=1, le=100)
     offset: int = Field(0, ge=0, le=1_000_000_000)
 
 
 class NoContent(BaseModel):
     """No content."""
+
+
+class NotModified(BaseModel):
+    """Not modified: the version named in If-None-Match is still the current one."""
 
 
 class FieldError(BaseModel):

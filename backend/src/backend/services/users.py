@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -16,7 +17,7 @@ from pymysql.err import IntegrityError
 
 from backend import queries
 from backend.lib.db import get_database
-from backend.lib.problems import UsernameTaken, UserNotFound, ValidationFailed
+from backend.lib.problems import UserChanged, UsernameTaken, UserNotFound, ValidationFailed
 from backend.models.users import (
     USERNAME_MAX,
     USERNAME_MIN,
@@ -103,27 +104,40 @@ async def create_user(body: Any) -> dict[str, Any]:
 
 
 # A complete body (create, replace) stores every field, defaults included (model_dump); a
-# partial one (update) only the fields sent (changes).
-async def replace_user(user_id: int, body: Any) -> dict[str, Any]:
-    return await _change_user(user_id, _parse(UserReplace, body).model_dump())
+# partial one (update) only the fields sent (changes). `versions` come from If-Match
+# (backend.lib.conditional): None writes unconditionally, as clients without it expect.
+async def replace_user(
+    user_id: int, body: Any, versions: list[datetime] | None = None
+) -> dict[str, Any]:
+    return await _change_user(user_id, _parse(UserReplace, body).model_dump(), versions)
 
 
-async def update_user(user_id: int, body: Any) -> dict[str, Any]:
-    return await _change_user(user_id, _parse(UserUpdate, body).changes())
+async def update_user(
+    user_id: int, body: Any, versions: list[datetime] | None = None
+) -> dict[str, Any]:
+    return await _change_user(user_id, _parse(UserUpdate, body).changes(), versions)
 
 
-async def _change_user(user_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+async def _change_user(
+    user_id: int, changes: dict[str, Any], versions: list[datetime] | None
+) -> dict[str, Any]:
     _check_id(user_id)
     async with get_database().connection() as conn:
         with _unique_username():
-            found = await queries.update_user(conn, user_id, changes)
-        user = await queries.select_user(conn, user_id) if found else None
+            found = await queries.update_user(conn, user_id, changes, versions)
+        user = await queries.select_user(conn, user_id)
+    if user is not None and not found:
+        raise UserChanged(user_id)
     return _found(user_id, user)
 
 
-async def delete_user(user_id: int) -> None:
+async def delete_user(user_id: int, versions: list[datetime] | None = None) -> None:
     _check_id(user_id)
     async with get_database().connection() as conn:
-        deleted = await queries.delete_user(conn, user_id)
+        deleted = await queries.delete_user(conn, user_id, versions)
+        # Only to tell "changed since" from "no such user": the decision was the DELETE's.
+        exists = not deleted and await queries.select_user(conn, user_id) is not None
+    if exists:
+        raise UserChanged(user_id)
     if not deleted:
         raise UserNotFound(user_id)

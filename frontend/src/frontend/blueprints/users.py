@@ -14,6 +14,7 @@ from frontend.lib.backend_client import (
     BackendUnavailable,
     InvalidInput,
     User,
+    UserChanged,
     backend,
 )
 
@@ -25,6 +26,15 @@ SEARCH_MAX_LENGTH = 100
 UNAVAILABLE_MESSAGE = (
     "The service is temporarily unavailable, so nothing was saved. "
     "Your input is still here: please try again in a moment."
+)
+CHANGED_MESSAGE = (
+    "Someone else changed this user after you opened this page, so nothing was saved. "
+    "Their current values are shown beside yours: check them, then save again to keep "
+    "yours."
+)
+CHANGED_BEFORE_DELETE = (
+    "Someone else changed this user after you opened this page, so it was not deleted. "
+    "These are its current values: delete it again if you still mean to."
 )
 
 PageResult = tuple[str, int] | tuple[str, int, dict[str, str]]
@@ -78,25 +88,45 @@ async def show_user(user_id: int) -> PageResult:
 async def edit_user(user_id: int) -> PageResult:
     user = await backend().get_user(user_id)
     values = {name: getattr(user, name) for name in USER_FIELDS}
-    return await _render_form("edit", values=values, user_id=user_id, user=user), 200
+    return await _render_form(
+        "edit", values=values, user_id=user_id, user=user, version=user.version
+    ), 200
 
 
 @bp.post("/<int:user_id>/edit")
 async def update_user(user_id: int) -> PageResult | Response:
     values = await _submitted_values()
+    # The version the form was rendered with: the backend refuses the change (412) if the
+    # user changed since, instead of overwriting someone else's change unseen.
+    version = (await request.form).get("version") or None
     try:
-        user = await backend().update_user(user_id, values)
+        user = await backend().update_user(user_id, values, version)
+    except UserChanged:
+        current = await backend().get_user(user_id)
+        page = await _render_form(
+            "edit",
+            values=values,
+            user_id=user_id,
+            user=current,
+            version=current.version,
+            current=current,
+            form_error=CHANGED_MESSAGE,
+        )
+        return page, 409
     except InvalidInput as error:
         page = await _render_form(
             "edit",
             values=values,
             user_id=user_id,
+            version=version,
             errors=error.field_errors,
             form_error=error.message,
         )
         return page, error.status
     except BackendUnavailable as error:
-        return await _render_unavailable_form("edit", values=values, user_id=user_id, error=error)
+        return await _render_unavailable_form(
+            "edit", values=values, user_id=user_id, version=version, error=error
+        )
     await flash(f"User “{user.username}” was updated.", "success")
     return redirect(url_for("users.show_user", user_id=user.id), 303)
 
@@ -109,8 +139,15 @@ async def confirm_delete(user_id: int) -> PageResult:
 
 @bp.post("/<int:user_id>/delete")
 async def delete_user(user_id: int) -> PageResult | Response:
+    version = (await request.form).get("version") or None
     try:
-        await backend().delete_user(user_id)
+        await backend().delete_user(user_id, version)
+    except UserChanged:
+        current = await backend().get_user(user_id)
+        page = await render_template(
+            "users/delete.html", user=current, user_id=user_id, form_error=CHANGED_BEFORE_DELETE
+        )
+        return page, 409
     except BackendUnavailable as error:
         page = await render_template(
             "users/delete.html", user=None, user_id=user_id, form_error=UNAVAILABLE_MESSAGE
@@ -131,6 +168,8 @@ async def _render_form(
     values: dict[str, str],
     user_id: int | None = None,
     user: User | None = None,
+    version: str | None = None,
+    current: User | None = None,
     errors: dict[str, str] | None = None,
     form_error: str | None = None,
 ) -> str:
@@ -140,13 +179,22 @@ async def _render_form(
         values=values,
         user_id=user_id,
         user=user,
+        version=version,
+        current=current,
         errors=errors or {},
         form_error=form_error,
     )
 
 
 async def _render_unavailable_form(
-    mode: str, *, values: dict[str, str], error: BackendUnavailable, user_id: int | None = None
+    mode: str,
+    *,
+    values: dict[str, str],
+    error: BackendUnavailable,
+    user_id: int | None = None,
+    version: str | None = None,
 ) -> tuple[str, int, dict[str, str]]:
-    page = await _render_form(mode, values=values, user_id=user_id, form_error=UNAVAILABLE_MESSAGE)
+    page = await _render_form(
+        mode, values=values, user_id=user_id, version=version, form_error=UNAVAILABLE_MESSAGE
+    )
     return page, 503, error.retry_after_header

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -19,120 +17,44 @@ from pydantic import BaseModel, ValidationError
 from quart import current_app
 from servicekit.request_id import REQUEST_ID_HEADER, current_request_id
 
+from frontend.lib.backend_answers import (
+    USER_FIELDS,
+    BackendError,
+    BackendUnavailable,
+    HealthReport,
+    InvalidInput,
+    User,
+    UserChanged,
+    UserNotFound,
+    UserPage,
+    invalid_input,
+)
 from frontend.lib.metrics import observe_backend_call
+
+# The pages import these from here, the one client module.
+__all__ = [
+    "USER_FIELDS",
+    "BackendError",
+    "BackendUnavailable",
+    "HealthReport",
+    "InvalidInput",
+    "User",
+    "UserChanged",
+    "UserNotFound",
+    "UserPage",
+]
 
 logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 1.0
 HEALTH_TIMEOUT = 2.0
-USER_FIELDS = ("username", "full_name", "email")
-
-
-class User(BaseModel):
-    id: int
-    username: str
-    full_name: str
-    email: str
-    created_at: datetime
-    updated_at: datetime | None = None
-
-
-class UserPage(BaseModel):
-    items: list[User]
-    total: int
-    limit: int
-    offset: int
-
-
 ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-@dataclass
-class HealthReport:
-    ok: bool
-    reason: str
-    database: dict[str, Any] | None = None
-
-    @property
-    def database_figures(self) -> list[tuple[str, str]]:
-        """The plain figures of the backend's database report (latency, pool...), for display."""
-        figures = []
-        for name, value in (self.database or {}).items():
-            if name == "status" or isinstance(value, bool) or not isinstance(value, int | float):
-                continue
-            if name.endswith("_ms"):
-                figures.append((name.removesuffix("_ms").replace("_", " "), f"{value} ms"))
-            else:
-                figures.append((name.replace("_", " "), str(value)))
-        return figures[:4]
-
-
-class BackendError(Exception):
-    """Base of every failure the pages turn into a response."""
-
-
-class BackendUnavailable(BackendError):
-    """Unreachable, too slow, or answering 5xx: the page says "try again later" (503)."""
-
-    def __init__(self, reason: str, retry_after: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
-
-    @property
-    def retry_after_header(self) -> dict[str, str]:
-        """Retry-After for our own 503: the backend's hint when it is plain seconds, else 5."""
-        hint = self.retry_after or ""
-        return {"Retry-After": hint if hint.isdigit() else "5"}
-
-
-class UserNotFound(BackendError):
-    """The backend answered 404 for a user id."""
-
-
-@dataclass
-class InvalidInput(BackendError):
-    """The backend refused the submitted fields (400, 409 or 422)."""
-
-    status: int
-    field_errors: dict[str, str] = field(default_factory=dict)
-    message: str | None = None
 
 
 def _outcome(status: int) -> str:
     if status < 400:
         return "success"
     return "client_error" if status < 500 else "server_error"
-
-
-def _invalid_input(response: httpx.Response) -> InvalidInput:
-    try:
-        problem = response.json()
-    except ValueError:
-        problem = {}
-    if not isinstance(problem, dict):
-        problem = {}
-    field_errors: dict[str, str] = {}
-    general: list[str] = []
-    for error in problem.get("errors") or []:
-        if not isinstance(error, dict):
-            continue
-        message = str(error.get("message") or "is not valid")
-        # The backend names the top-level field itself ("username", "body", "limit", ...).
-        name = error.get("field")
-        if name in USER_FIELDS:
-            field_errors.setdefault(name, message)
-        else:
-            general.append(message)
-    if response.status_code == 409:
-        field_errors.setdefault("username", "username is already taken")
-    if not field_errors and not general:
-        general.append(str(problem.get("detail") or "The submitted data was not accepted."))
-    return InvalidInput(
-        status=response.status_code,
-        field_errors=field_errors,
-        message=" ".join(general) or None,
-    )
 
 
 class BackendClient:
@@ -176,26 +98,37 @@ class BackendClient:
             params["q"] = q
         response = await self._call("GET", "/api/v1/users", "list_users", params=params)
         if response.status_code != 200:
-            raise _invalid_input(response)
+            raise invalid_input(response)
         return self._parse(UserPage, response)
 
     async def get_user(self, user_id: int) -> User:
         response = await self._call("GET", f"/api/v1/users/{user_id}", "get_user")
         self._raise_for_user_status(response, expected=200)
-        return self._parse(User, response)
+        return self._user(response)
 
     async def create_user(self, fields: dict[str, str]) -> User:
         response = await self._call("POST", "/api/v1/users", "create_user", json=fields)
         self._raise_for_user_status(response, expected=201)
         return self._parse(User, response)
 
-    async def update_user(self, user_id: int, fields: dict[str, str]) -> User:
-        response = await self._call("PUT", f"/api/v1/users/{user_id}", "update_user", json=fields)
+    async def update_user(
+        self, user_id: int, fields: dict[str, str], version: str | None = None
+    ) -> User:
+        """Replace the fields; with `version`, only if the user is still at it (UserChanged)."""
+        response = await self._call(
+            "PUT",
+            f"/api/v1/users/{user_id}",
+            "update_user",
+            json=fields,
+            headers=_if_match(version),
+        )
         self._raise_for_user_status(response, expected=200)
-        return self._parse(User, response)
+        return self._user(response)
 
-    async def delete_user(self, user_id: int) -> None:
-        response = await self._call("DELETE", f"/api/v1/users/{user_id}", "delete_user")
+    async def delete_user(self, user_id: int, version: str | None = None) -> None:
+        response = await self._call(
+            "DELETE", f"/api/v1/users/{user_id}", "delete_user", headers=_if_match(version)
+        )
         self._raise_for_user_status(response, expected=204)
 
     async def health(self) -> HealthReport:
@@ -228,6 +161,7 @@ class BackendClient:
         *,
         params: dict[str, Any] | None = None,
         json: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
         retry: bool = True,
         budget: float | None = None,
         accept_5xx: bool = False,
@@ -236,7 +170,7 @@ class BackendClient:
             raise RuntimeError("BackendClient.open() was not awaited (app not serving)")
         attempts = 2 if retry and method == "GET" else 1
         request_id = current_request_id()
-        headers = {REQUEST_ID_HEADER: request_id} if request_id else {}
+        headers = {**(headers or {}), **({REQUEST_ID_HEADER: request_id} if request_id else {})}
         failure = "backend unreachable"
         try:
             async with asyncio.timeout(budget or self.total_timeout):
@@ -279,9 +213,16 @@ class BackendClient:
             return
         if response.status_code == 404:
             raise UserNotFound()
+        if response.status_code == 412:
+            raise UserChanged()
         if response.status_code in (400, 409, 422):
-            raise _invalid_input(response)
+            raise invalid_input(response)
         raise BackendUnavailable(f"unexpected backend answer {response.status_code}")
+
+    def _user(self, response: httpx.Response) -> User:
+        user = self._parse(User, response)
+        user.version = response.headers.get("ETag")
+        return user
 
     @staticmethod
     def _parse(model: type[ModelT], response: httpx.Response) -> ModelT:
@@ -290,6 +231,10 @@ class BackendClient:
         except ValidationError as error:
             logger.error("unexpected backend payload", extra={"errors": error.errors()})
             raise BackendUnavailable("unexpected backend answer") from error
+
+
+def _if_match(version: str | None) -> dict[str, str]:
+    return {"If-Match": version} if version else {}
 
 
 def backend() -> BackendClient:
