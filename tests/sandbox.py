@@ -25,6 +25,7 @@ from testkit.processes import ServerProcess
 
 from testkit import procfs
 
+REPO = Path(__file__).resolve().parent.parent
 # The image's environment besides its own settings (nix/images.nix, baseEnv).
 IMAGE_ENV = {"HOME": "/tmp", "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}  # noqa: S108
 # What a failed write looks like in a service's log.
@@ -68,6 +69,12 @@ class Pod:
         for path, host in self.empty_dirs.items():
             arguments += mount_point(Path(path))
             arguments += ["--bind", str(host), path]
+        # The code runs from this checkout and its .venv; a checkout under /tmp (a CI clone)
+        # would vanish under the /tmp emptyDir, where an image keeps its code elsewhere: show
+        # it again, read-only.
+        for code in sorted({REPO, Path(sys.prefix)}):
+            if any(code.is_relative_to(path) for path in self.empty_dirs):
+                arguments += ["--ro-bind", str(code), str(code)]
         arguments += ["--unshare-pid", "--unshare-ipc", "--as-pid-1", "--die-with-parent"]
         arguments += ["--chdir", "/tmp"]  # noqa: S108 - the image's WorkingDir
         if os.geteuid() == 0:
@@ -92,9 +99,14 @@ class Pod:
         return result
 
     def written(self) -> dict[str, list[str]]:
-        """What is in each emptyDir now, relative to it."""
+        """What is in each emptyDir now, relative to it (not the mount points of the code)."""
+        code = {REPO, Path(sys.prefix)}
         return {
-            path: sorted(str(item.relative_to(host)) for item in host.rglob("*"))
+            path: sorted(
+                str(item.relative_to(host))
+                for item in host.rglob("*")
+                if not any(c.is_relative_to(Path(path) / item.relative_to(host)) for c in code)
+            )
             for path, host in self.empty_dirs.items()
         }
 
