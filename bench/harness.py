@@ -51,6 +51,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-start", action="store_true", help="skip the start-up timings")
     parser.add_argument(
+        "--only",
+        choices=["frontend-cache"],
+        help="measure only this comparison (frontend-cache: answer cache on and off)",
+    )
+    parser.add_argument(
         "--output", type=Path, default=BENCH / "results", help="directory for the JSON result"
     )
     return parser.parse_args(argv)
@@ -168,9 +173,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
             frontend = start_frontend(servers["backend"].url, logs, workers=str(args.workers))
             stack.callback(frontend.stop)
+            # Big enough for every seeded user: the best case of FRONTEND_BACKEND_CACHE_SIZE.
+            cached_frontend = start_frontend(
+                servers["backend"].url,
+                logs,
+                workers=str(args.workers),
+                backend_cache_size=str(2 * SEED_USERS),
+            )
+            stack.callback(cached_frontend.stop)
 
             trees = {name: tree(server.pid) for name, server in servers.items()}
             trees["frontend"] = tree(frontend.pid)
+            trees["frontend_cached"] = tree(cached_frontend.pid)
             trees["mysqld"] = [database.process.pid]
             memory = MemoryWatch(
                 {name: trees[name] for name in ("mysqld", "backend", "frontend", "baseline")}
@@ -178,7 +192,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             load = Load(args, database.process.pid)
             with memory.sampling():
                 urls = {name: server.url for name, server in servers.items()}
-                report["results"] = measure(load, urls, trees, frontend.url, args)
+                urls["frontend"], urls["frontend_cached"] = frontend.url, cached_frontend.url
+                report["results"] = measure(load, urls, trees, args)
             report["memory"] = memory.report()
         if not args.skip_start:
             step("timing process-compose up: cold (empty data directory), then warm, twice")
@@ -192,11 +207,26 @@ def measure(
     load: Load,
     urls: dict[str, str],
     trees: dict[str, list[int]],
-    frontend_url: str,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
     users = str(SEED_USERS)
     results: dict[str, Any] = {}
+    frontend_url = urls["frontend"]
+
+    step("frontend GET /users/{id} and GET /users, answer cache off and on")
+    results["frontend_cache"] = {
+        page: compare(
+            load,
+            {
+                name: Target(f"{urls[name]}/users", mode, trees[name])
+                for name in ("frontend", "frontend_cached")
+            },
+            args,
+        )
+        for page, mode in (("user", lambda: ["user", users]), ("list", lambda: ["path"]))
+    }
+    if args.only == "frontend-cache":
+        return results
 
     def get_user(name: str) -> Target:
         return Target(f"{urls[name]}/api/v1/users", lambda: ["user", users], trees[name])

@@ -31,19 +31,30 @@ CHECKS = [
     ("metrics on / off, GET one user", "metrics_on_vs_off", ">=", 0.97),
     ("bare Quart / baseline, GET one user", "quart_vs_baseline", "", None),
     ("backend / bare Quart, GET one user", "get_user_vs_quart", "", None),
+    ("answer cache on / off, /users/{id}", "frontend_cache_user_on_vs_off", "", None),
+    ("answer cache on / off, /users", "frontend_cache_list_on_vs_off", "", None),
 ]
 
 
 def ratios(results: dict[str, Any]) -> dict[str, float]:
     """Each ratio is the median of the rounds' ratios: both sides of one round ran seconds
     apart, so a drift of the machine's speed between rounds cancels out."""
-    get, page = results["get_user"], results["list_users"]
 
     def ratio(a: dict[str, Any], b: dict[str, Any]) -> float:
         pairs = zip(a["rps_rounds"], b["rps_rounds"], strict=True)
         return round(statistics.median(x / y for x, y in pairs), 3)
 
-    return {
+    cache = results["frontend_cache"]
+    cache_ratios = {
+        f"frontend_cache_{page}_on_vs_off": ratio(
+            cache[page]["frontend_cached"], cache[page]["frontend"]
+        )
+        for page in ("user", "list")
+    }
+    if "get_user" not in results:  # bench/run --only frontend-cache
+        return cache_ratios
+    get, page = results["get_user"], results["list_users"]
+    return cache_ratios | {
         "get_user_vs_baseline": ratio(get["backend"], get["baseline"]),
         "list_users_vs_baseline": ratio(page["backend"], page["baseline"]),
         "metrics_on_vs_off": ratio(
@@ -61,17 +72,25 @@ def print_table(report: dict[str, Any]) -> None:
         f"run, median of {settings['rounds']} rounds; {settings['workers']} Hypercorn worker(s) "
         f"per service; {report['machine']['cpus']} CPUs shared by all processes"
     )
+    cache = results["frontend_cache"]
     rows = [
-        ("GET /api/v1/users/{id}", "backend", results["get_user"]["backend"]),
-        ("", "backend, metrics on *", results["metrics"]["backend"]),
-        ("", "backend, metrics off *", results["metrics"]["backend_no_metrics"]),
-        ("", "baseline (bare ASGI)", results["get_user"]["baseline"]),
-        ("", "bare Quart route", results["get_user"]["quart"]),
-        ("GET /api/v1/users?limit=20", "backend", results["list_users"]["backend"]),
-        ("", "baseline (bare ASGI)", results["list_users"]["baseline"]),
-        ("POST /api/v1/users", "backend", results["create_user"]["backend"]),
-        ("GET /users", "frontend (+ backend)", results["frontend_list"]["frontend"]),
+        ("GET /users/{id}", "frontend, cache off", cache["user"]["frontend"]),
+        ("", "frontend, cache on", cache["user"]["frontend_cached"]),
+        ("GET /users", "frontend, cache off", cache["list"]["frontend"]),
+        ("", "frontend, cache on", cache["list"]["frontend_cached"]),
     ]
+    if "get_user" in results:
+        rows += [
+            ("GET /api/v1/users/{id}", "backend", results["get_user"]["backend"]),
+            ("", "backend, metrics on *", results["metrics"]["backend"]),
+            ("", "backend, metrics off *", results["metrics"]["backend_no_metrics"]),
+            ("", "baseline (bare ASGI)", results["get_user"]["baseline"]),
+            ("", "bare Quart route", results["get_user"]["quart"]),
+            ("GET /api/v1/users?limit=20", "backend", results["list_users"]["backend"]),
+            ("", "baseline (bare ASGI)", results["list_users"]["baseline"]),
+            ("POST /api/v1/users", "backend", results["create_user"]["backend"]),
+            ("GET /users", "frontend (+ backend)", results["frontend_list"]["frontend"]),
+        ]
     print(
         f"{'request':<27}{'server':<22}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}"
         f"{'CPU us/req':>11}{'mysqld':>8}{'failed':>7}"
@@ -82,13 +101,16 @@ def print_table(report: dict[str, Any]) -> None:
             f"{figures['p99_ms']:>8.2f}{figures['server_cpu_us_per_request']:>11}"
             f"{figures['mysqld_cpu_us_per_request']:>8}{figures['failed']:>7}"
         )
-    rounds = len(results["metrics"]["backend"]["rps_rounds"])
-    print(
-        f"* two processes of each, {rounds} alternating rounds of {settings['seconds'] // 2 or 1} s"
-        " (averaged)"
-    )
+    if "metrics" in results:
+        rounds = len(results["metrics"]["backend"]["rps_rounds"])
+        print(
+            f"* two processes of each, {rounds} alternating rounds of "
+            f"{settings['seconds'] // 2 or 1} s (averaged)"
+        )
     print("CPU us/req: CPU time of the server's processes (and of mysqld) per request\n")
     for label, key, sense, target in CHECKS:
+        if key not in report["ratios"]:
+            continue
         value = report["ratios"][key]
         if target is None:
             print(f"{label:<40}{value:>8.3f}")

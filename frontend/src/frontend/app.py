@@ -42,7 +42,10 @@ def create_app(
     )
     app.extensions["settings"] = settings
     client = BackendClient(
-        settings.backend_url, total_timeout=settings.backend_timeout, transport=transport
+        settings.backend_url,
+        total_timeout=settings.backend_timeout,
+        transport=transport,
+        cache_size=settings.backend_cache_size,
     )
     app.extensions["backend"] = client
 

@@ -25,6 +25,12 @@ class Settings(ServingSettings):
     backend_timeout: float = Field(
         5.0, gt=0, le=30, description="Time budget in seconds for one backend call, retry included."
     )
+    backend_cache_size: int = Field(
+        0,
+        ge=0,
+        le=100_000,
+        description="Backend GET answers kept per worker to revalidate with If-None-Match; 0: off.",
+    )
     secret_key: SecretStr | None = Field(
         None, description="Signs the session cookie; random per start in development."
     )

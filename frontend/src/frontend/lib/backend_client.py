@@ -2,7 +2,8 @@
 
 A single `httpx.AsyncClient` per worker (opened when the app starts serving, closed when it
 stops) keeps connections pooled. Every call has a hard time budget; only GETs are retried,
-once, because repeating a POST/PUT/DELETE whose answer was lost could apply it twice.
+once, because repeating a POST/PUT/DELETE whose answer was lost could apply it twice. With an
+AnswerCache, GETs of users and pages are revalidated with If-None-Match (see answer_cache).
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import asyncio
 import logging
 import time
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import httpx
 from pydantic import BaseModel, ValidationError
 from quart import current_app
 from servicekit.request_id import REQUEST_ID_HEADER, current_request_id
 
+from frontend.lib.answer_cache import AnswerCache
 from frontend.lib.backend_answers import (
     USER_FIELDS,
     BackendError,
@@ -29,7 +32,7 @@ from frontend.lib.backend_answers import (
     UserPage,
     invalid_input,
 )
-from frontend.lib.metrics import observe_backend_call
+from frontend.lib.metrics import observe_answer_cache, observe_backend_call
 
 # The pages import these from here, the one client module.
 __all__ = [
@@ -64,10 +67,12 @@ class BackendClient:
         *,
         total_timeout: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        cache_size: int = 0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.total_timeout = total_timeout
         self._transport = transport
+        self.answers = AnswerCache(cache_size)
         self._http: httpx.AsyncClient | None = None
 
     async def open(self) -> None:
@@ -96,15 +101,10 @@ class BackendClient:
         params: dict[str, str | int] = {"limit": limit, "offset": offset}
         if q:
             params["q"] = q
-        response = await self._call("GET", "/api/v1/users", "list_users", params=params)
-        if response.status_code != 200:
-            raise invalid_input(response)
-        return self._parse(UserPage, response)
+        return await self._get(UserPage, "/api/v1/users", "list_users", params=params)
 
     async def get_user(self, user_id: int) -> User:
-        response = await self._call("GET", f"/api/v1/users/{user_id}", "get_user")
-        self._raise_for_user_status(response, expected=200)
-        return self._user(response)
+        return await self._get(User, f"/api/v1/users/{user_id}", "get_user")
 
     async def create_user(self, fields: dict[str, str]) -> User:
         response = await self._call("POST", "/api/v1/users", "create_user", json=fields)
@@ -152,6 +152,36 @@ class BackendClient:
         return HealthReport(ok=False, reason=f"{reason}: {detail}" if detail else reason)
 
     # -- plumbing ---------------------------------------------------------------------------
+
+    async def _get(
+        self,
+        model: type[ModelT],
+        path: str,
+        operation: str,
+        *,
+        params: dict[str, Any] | None = None,
+    ) -> ModelT:
+        """GET one answer, revalidating a stored one with If-None-Match when the cache is on."""
+        key = f"{path}?{urlencode(sorted(params.items()))}" if params else path
+        # Taken before the call: another page of this worker may evict it meanwhile.
+        stored = self.answers.get(key) if self.answers.enabled else None
+        headers = {"If-None-Match": stored.etag} if stored else None
+        response = await self._call("GET", path, operation, params=params, headers=headers)
+        if response.status_code == 304 and stored is not None:
+            observe_answer_cache(operation, "revalidated")
+            return stored.value
+        if response.status_code != 200:
+            self.answers.forget(key)
+            if model is UserPage:
+                raise invalid_input(response)
+            self._raise_for_user_status(response, expected=200)
+        value = self._user(response) if model is User else self._parse(model, response)
+        etag = response.headers.get("ETag")
+        # Only strong ETags: a weak one would not prove that the stored body is the same.
+        if self.answers.enabled and etag and not etag.startswith("W/"):
+            observe_answer_cache(operation, "stored")
+            self.answers.store(key, etag, value)
+        return value
 
     async def _call(
         self,

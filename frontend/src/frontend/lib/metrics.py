@@ -42,6 +42,12 @@ BACKEND_LATENCY = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 
+ANSWER_CACHE = Counter(
+    "frontend_backend_answer_cache_total",
+    "GET answers of the users API stored (new body) or revalidated (304, stored body reused).",
+    ["operation", "result"],
+)
+
 
 # What servicekit.app reports of each page (this module is its RequestMetrics); pages in
 # flight are not counted.
@@ -62,6 +68,10 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
 def observe_backend_call(operation: str, outcome: str, seconds: float) -> None:
     BACKEND_CALLS.labels(operation=operation, outcome=outcome).inc()
     BACKEND_LATENCY.labels(operation=operation, outcome=outcome).observe(seconds)
+
+
+def observe_answer_cache(operation: str, result: str) -> None:
+    ANSWER_CACHE.labels(operation=operation, result=result).inc()
 
 
 class MetricsApp:
