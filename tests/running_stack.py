@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 LONG_RUNNING = ("mysql", "backend", "frontend")
+# What OBSERVABILITY=1 adds (process-compose.observability.yaml).
+OBSERVABILITY = ("metrics-store", "mysqld-exporter", "alerts")
 ONE_SHOT = ("mysql-setup", "backend-migrate")
 # Only these variables of the test runner's environment reach the stack.
 # MYSQL_NATIVE_AIO=0 comes from machines where InnoDB's native AIO fails (the Nix check).
@@ -61,8 +63,9 @@ def copy_sources(destination: Path) -> dict[str, Path]:
 class Stack:
     """One stack: MySQL/MariaDB, backend and frontend, supervised by process-compose."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, observability: bool = False) -> None:
         self.workdir = workdir
+        self.long_running = LONG_RUNNING + (OBSERVABILITY if observability else ())
         self.data_dir = workdir / "data"
         self.log_file = workdir / "stack.log"
         # Unix socket paths must stay short: keep them in a short directory of their own.
@@ -87,6 +90,15 @@ class Stack:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if observability:
+            for name in ("METRICS_STORE_PORT", "MYSQLD_EXPORTER_PORT", "ALERTS_PORT"):
+                self.ports[name] = free_port()
+                self.env[name] = str(self.ports[name])
+            self.env.update(
+                OBSERVABILITY="1",
+                METRICS_DATA_DIR=str(workdir / "metrics"),
+                MONITOR_DB_PASSWORD=f"mon_{secrets.token_hex(8)}",
+            )
         # The services import a copy of their sources: a test may change a file (live reload)
         # without touching the checkout, or reloading a stack you are running from it.
         self.sources = copy_sources(workdir / "sources")
@@ -153,7 +165,7 @@ class Stack:
         states = self.processes()
         return (
             bool(states)
-            and all(states.get(name, {}).get("is_ready") == "Ready" for name in LONG_RUNNING)
+            and all(states.get(name, {}).get("is_ready") == "Ready" for name in self.long_running)
             and all(states.get(name, {}).get("status") == "Completed" for name in ONE_SHOT)
         )
 

@@ -29,6 +29,9 @@ fi
 : "${DB_USER:=users_app}"
 : "${DB_PASSWORD:=users_dev_password}" # development only: set a real secret anywhere else
 : "${MYSQL_DATA_DIR:=$STACK_ROOT/.data/mysql}"
+# The metrics exporter's user: server status only, no table of any database.
+: "${MONITOR_DB_USER:=users_monitor}"
+: "${MONITOR_DB_PASSWORD:=users_monitor_dev_password}" # development only
 # Unix socket paths longer than ~100 characters fail, so the socket lives in a short directory.
 : "${MYSQL_SOCKET:=${TMPDIR:-/tmp}/users-mysql-${DB_PORT}.sock}"
 # Every process's output, one file (process-compose.yaml writes it; `make logs` follows it).
@@ -37,6 +40,20 @@ fi
 MYSQL_DATA_DIR=$(realpath -m "$MYSQL_DATA_DIR")
 STACK_LOG_FILE=$(realpath -m "$STACK_LOG_FILE")
 export DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD MYSQL_DATA_DIR MYSQL_SOCKET STACK_LOG_FILE
+export MONITOR_DB_USER MONITOR_DB_PASSWORD
+
+# OBSERVABILITY=1: the metrics store, the database exporter and the alert evaluator.
+: "${BACKEND_HOST:=127.0.0.1}" "${BACKEND_PORT:=8080}"
+: "${FRONTEND_HOST:=127.0.0.1}" "${FRONTEND_METRICS_PORT:=8001}"
+: "${METRICS_STORE_PORT:=8428}"
+: "${MYSQLD_EXPORTER_PORT:=9104}"
+: "${ALERTS_PORT:=8880}"
+: "${METRICS_SCRAPE_INTERVAL:=15s}"
+: "${METRICS_RETENTION:=14d}"
+: "${METRICS_DATA_DIR:=$STACK_ROOT/.data/metrics}"
+METRICS_DATA_DIR=$(realpath -m "$METRICS_DATA_DIR")
+export BACKEND_HOST BACKEND_PORT FRONTEND_HOST FRONTEND_METRICS_PORT METRICS_STORE_PORT
+export MYSQLD_EXPORTER_PORT ALERTS_PORT METRICS_SCRAPE_INTERVAL METRICS_RETENTION METRICS_DATA_DIR
 
 # The MySQL client program: MariaDB calls it `mariadb`, MySQL `mysql`.
 mysql_client_program() {

@@ -62,6 +62,9 @@ def multiprocess_registry() -> CollectorRegistry:
 
     if not os.environ.get(MULTIPROC_ENV):
         return REGISTRY
+    from servicekit.process_metrics import ServerProcessCollector
+
     registry = CollectorRegistry()
     MultiProcessCollector(registry)
+    registry.register(ServerProcessCollector())
     return registry

@@ -27,6 +27,7 @@ from pymysql.err import (
 )
 from quart import current_app
 
+from backend.lib import metrics
 from backend.lib.connect import connect_kwargs, describe_error
 from backend.lib.problems import ApiProblem, DatabaseUnavailable
 from backend.settings import Settings
@@ -95,6 +96,7 @@ class Database:
         schema is missing. Statement errors (duplicate key, ...) pass through unchanged.
         """
         limit = self.query_timeout if limit is None else limit
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(limit), self._database.connection() as connection:
                 if self._outage_started is not None:
@@ -105,6 +107,7 @@ class Database:
                     if not isinstance(error, _STATEMENT_ERRORS):
                         _discard(connection)
                     raise
+                metrics.DB_WORK_DURATION.observe(time.perf_counter() - started)
         except TimeoutError as error:
             self._unavailable(f"no answer within {limit:g} s")
             raise DatabaseUnavailable(

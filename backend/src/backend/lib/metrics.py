@@ -23,6 +23,7 @@ from prometheus_client import (
 )
 from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client.core import CounterMetricFamily, Metric
+from servicekit.metrics_dir import multiprocess_registry
 
 from backend import __version__
 
@@ -59,6 +60,11 @@ DB_POOL_MAX = Gauge(
 DB_UNAVAILABLE = Counter(
     "backend_db_unavailable_total",
     "Requests answered 503 because the database was down, slow or not migrated.",
+)
+DB_WORK_DURATION = Histogram(
+    "backend_db_query_duration_seconds",
+    "Time a request holds a database connection for its statements (pool wait included).",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 BUILD_INFO = Gauge(
     "backend_build_info",
@@ -135,11 +141,7 @@ class RequestTotals:
 
 
 def render() -> tuple[bytes, str]:
-    if MULTIPROCESS:
-        registry = CollectorRegistry()
-        prometheus_multiprocess.MultiProcessCollector(registry)
-    else:
-        registry = REGISTRY
+    registry = multiprocess_registry() if MULTIPROCESS else REGISTRY
     return generate_latest(RequestTotals(registry)), CONTENT_TYPE_LATEST
 
 
