@@ -154,6 +154,9 @@ in
     devPython
     pkgs.mysql84
     pkgs.process-compose
+    # The metrics store, vmalert and vmalert-tool (alert rule tests), and mysqld_exporter.
+    pkgs.victoriametrics
+    pkgs.prometheus-mysqld-exporter
     pkgs.ruff
     pkgs.shellcheck
     # Nix lint in `make lint`: anti-patterns and dead code in the .nix files.

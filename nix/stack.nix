@@ -16,6 +16,9 @@ pkgs.writeShellApplication {
     dotenvPython
     pkgs.mysql84
     pkgs.process-compose
+    # OBSERVABILITY=1: victoria-metrics and vmalert, and mysqld_exporter.
+    pkgs.victoriametrics
+    pkgs.prometheus-mysqld-exporter
     pkgs.bash
     pkgs.coreutils
     pkgs.gnugrep

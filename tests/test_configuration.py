@@ -102,3 +102,22 @@ def test_scripts_read_env_with_dotenv_rules_not_as_bash(tmp_path: Path) -> None:
         "spaced value",
         "1",  # so that process-compose does not read the file a second time
     ]
+
+
+def test_the_exporter_refuses_a_monitoring_password_it_would_expand(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "mysqld-exporter-run")],
+        env={
+            "PATH": os.environ["PATH"],
+            "STACK_ENV_FILE": str(tmp_path / "none.env"),
+            "METRICS_DATA_DIR": str(tmp_path / "metrics"),
+            "MONITOR_DB_PASSWORD": "pa$word",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "must not contain '$'" in result.stderr
+    assert not (tmp_path / "metrics").exists()

@@ -278,6 +278,19 @@ def test_the_stack_can_read_a_dotenv_file(outputs: dict, system: str) -> None:
     ]
 
 
+# What the OBSERVABILITY=1 scripts run, by nixpkgs attribute: victoriametrics carries
+# victoria-metrics, vmalert and vmalert-tool (pkgs/by-name/vi/victoriametrics/package.nix).
+OBSERVABILITY_TOOLS = {"victoriametrics", "prometheus-mysqld-exporter"}
+
+
+@pytest.mark.parametrize("system", SYSTEMS)
+def test_the_stack_and_the_shell_have_the_observability_tools(outputs: dict, system: str) -> None:
+    stack = outputs["packages"][system]["stack"]["args"]["runtimeInputs"]
+    shell = outputs["devShells"][system]["default"]["args"]["packages"]
+    for inputs in (stack, shell):
+        assert {pname(drv) for drv in inputs} >= OBSERVABILITY_TOOLS
+
+
 @pytest.mark.parametrize("system", SYSTEMS)
 def test_the_checks(outputs: dict, system: str) -> None:
     checks = outputs["checks"][system]

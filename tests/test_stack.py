@@ -12,7 +12,7 @@ import time
 
 import httpx
 import pytest
-from running_stack import LONG_RUNNING, Stack
+from running_stack import LONG_RUNNING, ONE_SHOT, Stack
 from testkit.waiting import wait_until
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -51,6 +51,8 @@ def test_every_process_is_ready_and_supervised(stack: Stack) -> None:
         assert states[name]["is_ready"] == "Ready"
     for name in ("mysql-setup", "backend-migrate"):
         assert states[name]["exit_code"] == 0
+    # Without OBSERVABILITY=1 the stack is the three services and their one-shot steps only.
+    assert set(states) == {*LONG_RUNNING, *ONE_SHOT}
     # process-compose's API is on its Unix socket, never on a TCP port such as 8080.
     assert os.path.exists(stack.env["PC_SOCKET_PATH"])
 

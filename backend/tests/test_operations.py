@@ -55,7 +55,7 @@ async def test_access_log_record_carries_the_request_id_and_route(
     assert record.name == "backend.access"
     assert record.method == "GET"
     assert record.path == "/api/v1/users/999999999"
-    assert record.route == "/api/v1/users/<int:user_id>"
+    assert record.route == "/api/v1/users/{user_id}"
     assert record.status == 404
     assert record.duration_ms >= 0
 
@@ -102,10 +102,10 @@ async def test_metrics_after_some_requests(client: Client, unique: str) -> None:
     samples = dict(
         line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#")
     )
-    ok = 'method="GET",route="/api/v1/users/<int:user_id>",status="200"'
+    ok = 'method="GET",route="/api/v1/users/{user_id}",status="200"'
     assert float(samples[f"backend_http_requests_total{{{ok}}}"]) >= 3
     assert float(samples[f"backend_http_request_duration_seconds_count{{{ok}}}"]) >= 3
-    missing = 'method="GET",route="/api/v1/users/<int:user_id>",status="404"'
+    missing = 'method="GET",route="/api/v1/users/{user_id}",status="404"'
     assert float(samples[f"backend_http_requests_total{{{missing}}}"]) >= 1
     # Raw paths never become labels.
     assert f"/api/v1/users/{user_id}" not in text

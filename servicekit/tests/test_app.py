@@ -2,8 +2,9 @@
 
 import logging
 
-from servicekit.app import UNMATCHED_ROUTE, ServiceQuart
+from servicekit.app import ServiceQuart
 from servicekit.request_id import current_request_id
+from servicekit.routes import UNMATCHED_ROUTE
 
 
 class RecordedMetrics:
@@ -57,7 +58,7 @@ async def test_metrics_are_recorded_by_route_template():
     await client.get("/nowhere")
     await client.get("/broken")
     assert [observed[:3] for observed in metrics.observed] == [
-        ("GET", "/items/<int:item_id>", 200),
+        ("GET", "/items/{item_id}", 200),
         ("GET", UNMATCHED_ROUTE, 404),
         ("GET", "/broken", 500),
     ]
@@ -79,7 +80,7 @@ async def test_one_access_line_per_request_with_its_fields(caplog):
     assert record.getMessage() == "GET /items/7 200"
     assert (record.request_id, record.route, record.status, record.user_agent) == (
         "req-9",
-        "/items/<int:item_id>",
+        "/items/{item_id}",
         200,
         "probe",
     )

@@ -247,9 +247,11 @@ let
       "newman"
       "nixfmt"
       "process-compose"
+      "prometheus-mysqld-exporter"
       "ruff"
       "shellcheck"
       "statix"
+      "victoriametrics"
       "wrk"
     ] (package "");
 in

@@ -15,9 +15,8 @@ from quart import Quart, Request
 from quart.typing import ResponseTypes
 
 from servicekit import request_id as request_ids
+from servicekit.routes import UNMATCHED_ROUTE, route_template
 from servicekit.workers import tie_worker_to_master
-
-UNMATCHED_ROUTE = "<unmatched>"
 
 
 class RequestMetrics(Protocol):
@@ -72,7 +71,7 @@ class ServiceQuart(Quart):
         elapsed = time.perf_counter() - started
         response.headers[request_ids.REQUEST_ID_HEADER] = request_id
         rule = request.url_rule
-        route = rule.rule if rule is not None else UNMATCHED_ROUTE
+        route = route_template(rule.rule) if rule is not None else UNMATCHED_ROUTE
         method, status = request.method, response.status_code
         if metrics is not None:
             try:
