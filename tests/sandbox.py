@@ -72,9 +72,13 @@ class Pod:
         # The code runs from this checkout and its .venv; a checkout under /tmp (a CI clone)
         # would vanish under the /tmp emptyDir, where an image keeps its code elsewhere: show
         # it again, read-only.
+        # Its parents are made traversable there: mktemp -d's own folder is 0700 and root's.
         for code in sorted({REPO, Path(sys.prefix)}):
-            if any(code.is_relative_to(path) for path in self.empty_dirs):
-                arguments += ["--ro-bind", str(code), str(code)]
+            for path in self.empty_dirs:
+                if code.is_relative_to(path) and code != Path(path):
+                    for parent in reversed(code.relative_to(path).parents[:-1]):
+                        arguments += ["--perms", "0755", "--dir", str(Path(path) / parent)]
+                    arguments += ["--ro-bind", str(code), str(code)]
         arguments += ["--unshare-pid", "--unshare-ipc", "--as-pid-1", "--die-with-parent"]
         arguments += ["--chdir", "/tmp"]  # noqa: S108 - the image's WorkingDir
         if os.geteuid() == 0:
