@@ -18,7 +18,10 @@ from testkit.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR", ROOT / "test-artifacts"))
-DASHBOARDS = sorted((ROOT / "observability" / "dashboards").glob("*.json"))
+DASHBOARDS = {
+    path: json.loads(path.read_text())
+    for path in sorted((ROOT / "observability" / "dashboards").glob("*.json"))
+}
 TARGETS = {"backend", "frontend", "mysql", "metrics-store", "alerts"}
 
 
@@ -100,25 +103,21 @@ def test_route_rates_are_summed_over_both_workers(observed: Stack) -> None:
             client.get(f"{observed.backend_url}/api/v1/users/{user_id}")
             client.get(f"{observed.frontend_url}/users")
     # Two workers answered them; the backend's one scrape adds up every worker's counts.
-    total = f"sum(increase({series}[1m]))"
-
-    def counted_all() -> bool:
-        results = query(observed, total)
-        return bool(results) and float(results[0]["value"][1]) >= 40
-
-    def counted_pages() -> bool:
-        results = query(observed, f"sum(increase({pages}[1m]))")
-        return bool(results) and float(results[0]["value"][1]) >= 40
-
-    wait_until(counted_all, 30, "the store to count the 40 API requests", 0.5)
-    wait_until(counted_pages, 30, "the store to count the 40 pages", 0.5)
+    for counter, what in ((series, "API requests"), (pages, "pages")):
+        counted = f"sum(increase({counter}[1m])) >= 40"
+        wait_until(
+            lambda q=counted: query(observed, q), 30, f"the store to count the 40 {what}", 0.5
+        )
     for counter in (series, pages):
         rate = query(observed, f"sum(rate({counter}[1m]))")
         assert float(rate[0]["value"][1]) > 0, counter
 
 
-def definition_of(dashboard: Path) -> dict:
-    return json.loads(dashboard.read_text())
+DRAWN = """() => {
+    const panels = [...document.querySelectorAll(".vm-predefined-panel")];
+    return panels.length > 0 && !document.querySelector(".vm-spinner") && panels.every(
+        (panel) => panel.querySelector(".uplot canvas") && panel.querySelector(".vm-legend-item"));
+}"""
 
 
 def test_dashboards_show_data(observed: Stack, chromium) -> None:
@@ -128,8 +127,8 @@ def test_dashboards_show_data(observed: Stack, chromium) -> None:
         while time.monotonic() < deadline:  # load for the panels, bounded in time
             client.get(f"{observed.frontend_url}/users")
             client.get(f"{observed.frontend_url}/users/999999")
-    for dashboard in DASHBOARDS:
-        for row in definition_of(dashboard)["rows"]:
+    for dashboard, definition in DASHBOARDS.items():
+        for row in definition["rows"]:
             for panel in row["panels"]:
                 for expr in panel["expr"]:
                     assert query(observed, expr), f"{dashboard.name}: {panel['title']}: no data"
@@ -137,28 +136,20 @@ def test_dashboards_show_data(observed: Stack, chromium) -> None:
     page = chromium.new_page(viewport={"width": 1600, "height": 4000})
     # The last 2 minutes: the whole life of this stack, not a sliver at the right of an hour.
     page.goto(f"{store_url(observed)}/vmui/#/dashboards?g0.range_input=2m&g0.relative_time=none")
-    for dashboard in DASHBOARDS:
-        title = definition_of(dashboard)["title"]
-        page.get_by_text(title, exact=True).first.click()
+    for dashboard, definition in DASHBOARDS.items():
+        page.get_by_text(definition["title"], exact=True).first.click()
         page.wait_for_function(DRAWN, timeout=30_000)
         closed = page.locator(
             ".vm-predefined-dashboard > .vm-accordion-header:not(.vm-accordion-header_open)"
         )
         # Open every row, one by one; a synthetic click, as a pointer click on the header
         # did not reach its handler.
-        for _ in range(len(definition_of(dashboard)["rows"])):
+        for _ in range(len(definition["rows"])):
             if closed.count():
                 closed.first.dispatch_event("click")
         # Drawn: no panel still loading, and every panel has its chart and a series' legend.
         page.wait_for_function(DRAWN, timeout=30_000)
         page.screenshot(path=ARTIFACTS / f"dashboard-{dashboard.stem}.png", full_page=True)
-
-
-DRAWN = """() => {
-    const panels = [...document.querySelectorAll(".vm-predefined-panel")];
-    return panels.length > 0 && !document.querySelector(".vm-spinner") && panels.every(
-        (panel) => panel.querySelector(".uplot canvas") && panel.querySelector(".vm-legend-item"));
-}"""
 
 
 def hold_port(port: int) -> socket.socket | None:
