@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,8 +31,12 @@ from processes import SEED_USERS, BenchServer, MemoryWatch, start_database, tree
 from report import machine, print_table, ratios  # noqa: E402
 from testkit.environment import scrubbed_environ  # noqa: E402
 from testkit.services import start_frontend  # noqa: E402
+from testkit.trace_viewer import TraceViewer  # noqa: E402
 
 METRICS_PAIR = ("backend", "backend_no_metrics", "backend_2", "backend_no_metrics_2")
+# The code before tracing was added: "today's code" for the cost of tracing when it is off.
+TRACING_BASE_REV = "bb6aefa"
+TRACING_SET = ("backend_before_tracing", "backend", "backend_traced", "backend_traced_ratio")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -52,8 +57,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-start", action="store_true", help="skip the start-up timings")
     parser.add_argument(
         "--only",
-        choices=["frontend-cache"],
-        help="measure only this comparison (frontend-cache: answer cache on and off)",
+        choices=["frontend-cache", "tracing"],
+        help="measure only this comparison (frontend-cache: answer cache on and off; tracing: "
+        "the backend before tracing, with tracing off, on and sampled at 0.1)",
+    )
+    parser.add_argument(
+        "--tracing-base",
+        default=TRACING_BASE_REV,
+        help=f"the git revision whose backend is 'before tracing' ({TRACING_BASE_REV})",
     )
     parser.add_argument(
         "--output", type=Path, default=BENCH / "results", help="directory for the JSON result"
@@ -146,6 +157,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             database = start_database(stack, workdir)
             env = scrubbed_environ(**database.db_env(), BACKEND_WORKERS=str(args.workers))
             backend = [sys.executable, "-m", "backend.cli", "serve"]
+            step("starting the trace collector and viewer; the backend as it was before tracing")
+            viewer = TraceViewer(logs).start()
+            stack.callback(viewer.stop)
+            traced = {**env, "OTEL_EXPORTER_OTLP_ENDPOINT": viewer.otlp_endpoint}
+            before_tracing = {**env, "PYTHONPATH": source_path(args.tracing_base, workdir)}
             servers = {
                 "backend": BenchServer("backend", backend, env, logs),
                 # A second process of each kind for the metrics comparison: two processes of
@@ -157,6 +173,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 ),
                 "backend_no_metrics_2": BenchServer(
                     "backend_no_metrics_2", backend, {**env, "BACKEND_METRICS": "false"}, logs
+                ),
+                "backend_before_tracing": BenchServer(
+                    "backend_before_tracing", backend, before_tracing, logs
+                ),
+                "backend_traced": BenchServer("backend_traced", backend, traced, logs),
+                "backend_traced_ratio": BenchServer(
+                    "backend_traced_ratio",
+                    backend,
+                    {
+                        **traced,
+                        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                        "OTEL_TRACES_SAMPLER_ARG": "0.1",
+                    },
+                    logs,
                 ),
                 "baseline": BenchServer(
                     "baseline", [sys.executable, str(BENCH / "baseline_app.py")], env, logs
@@ -195,6 +225,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 urls["frontend"], urls["frontend_cached"] = frontend.url, cached_frontend.url
                 report["results"] = measure(load, urls, trees, args)
             report["memory"] = memory.report()
+            report["traces_in_viewer"] = viewer.trace_count("backend")
         if not args.skip_start:
             step("timing process-compose up: cold (empty data directory), then warm, twice")
             report["start_up"] = measure_start_up(workdir)
@@ -213,6 +244,22 @@ def measure(
     results: dict[str, Any] = {}
     frontend_url = urls["frontend"]
 
+    def get_user(name: str) -> Target:
+        return Target(f"{urls[name]}/api/v1/users", lambda: ["user", users], trees[name])
+
+    if args.only != "frontend-cache":
+        # Differences of a percent or two: twice as many rounds as the others, shorter ones.
+        step("GET /api/v1/users/{id}: before tracing, tracing off, on (exported), sampled at 0.1")
+        results["tracing"] = compare(
+            load,
+            {name: get_user(name) for name in TRACING_SET},
+            args,
+            rounds=2 * args.rounds,
+            seconds=max(args.seconds // 2, 1),
+        )
+        if args.only == "tracing":
+            return results
+
     step("frontend GET /users/{id} and GET /users, answer cache off and on")
     results["frontend_cache"] = {
         page: compare(
@@ -227,9 +274,6 @@ def measure(
     }
     if args.only == "frontend-cache":
         return results
-
-    def get_user(name: str) -> Target:
-        return Target(f"{urls[name]}/api/v1/users", lambda: ["user", users], trees[name])
 
     def list_users(name: str) -> Target:
         return Target(f"{urls[name]}/api/v1/users?limit=20", lambda: ["path"], trees[name])
@@ -267,6 +311,19 @@ def measure(
     )
     results["create_user"] = compare(load, {"backend": create}, args)
     return results
+
+
+def source_path(revision: str, workdir: Path) -> str:
+    """PYTHONPATH that runs the backend and servicekit of `revision` with .venv's libraries."""
+    target = workdir / f"source-{revision}"
+    target.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", revision, "backend/src", "servicekit/src"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return f"{target / 'backend/src'}:{target / 'servicekit/src'}"
 
 
 def step(message: str) -> None:

@@ -31,6 +31,9 @@ CHECKS = [
     ("metrics on / off, GET one user", "metrics_on_vs_off", ">=", 0.97),
     ("bare Quart / baseline, GET one user", "quart_vs_baseline", "", None),
     ("backend / bare Quart, GET one user", "get_user_vs_quart", "", None),
+    ("tracing off / before tracing, GET one user", "tracing_off_vs_before", ">=", 0.99),
+    ("tracing on, exported / off, GET one user", "tracing_on_vs_off", "", None),
+    ("sampled at 0.1 / off, GET one user", "tracing_ratio_vs_off", ">=", 0.95),
     ("answer cache on / off, /users/{id}", "frontend_cache_user_on_vs_off", "", None),
     ("answer cache on / off, /users", "frontend_cache_list_on_vs_off", "", None),
 ]
@@ -44,17 +47,26 @@ def ratios(results: dict[str, Any]) -> dict[str, float]:
         pairs = zip(a["rps_rounds"], b["rps_rounds"], strict=True)
         return round(statistics.median(x / y for x, y in pairs), 3)
 
-    cache = results["frontend_cache"]
-    cache_ratios = {
-        f"frontend_cache_{page}_on_vs_off": ratio(
-            cache[page]["frontend_cached"], cache[page]["frontend"]
-        )
-        for page in ("user", "list")
-    }
-    if "get_user" not in results:  # bench/run --only frontend-cache
-        return cache_ratios
+    found: dict[str, float] = {}
+    if "tracing" in results:
+        tracing = results["tracing"]
+        found |= {
+            "tracing_off_vs_before": ratio(tracing["backend"], tracing["backend_before_tracing"]),
+            "tracing_on_vs_off": ratio(tracing["backend_traced"], tracing["backend"]),
+            "tracing_ratio_vs_off": ratio(tracing["backend_traced_ratio"], tracing["backend"]),
+        }
+    if "frontend_cache" in results:
+        cache = results["frontend_cache"]
+        found |= {
+            f"frontend_cache_{page}_on_vs_off": ratio(
+                cache[page]["frontend_cached"], cache[page]["frontend"]
+            )
+            for page in ("user", "list")
+        }
+    if "get_user" not in results:  # bench/run --only ...
+        return found
     get, page = results["get_user"], results["list_users"]
-    return cache_ratios | {
+    return found | {
         "get_user_vs_baseline": ratio(get["backend"], get["baseline"]),
         "list_users_vs_baseline": ratio(page["backend"], page["baseline"]),
         "metrics_on_vs_off": ratio(
@@ -72,13 +84,23 @@ def print_table(report: dict[str, Any]) -> None:
         f"run, median of {settings['rounds']} rounds; {settings['workers']} Hypercorn worker(s) "
         f"per service; {report['machine']['cpus']} CPUs shared by all processes"
     )
-    cache = results["frontend_cache"]
-    rows = [
-        ("GET /users/{id}", "frontend, cache off", cache["user"]["frontend"]),
-        ("", "frontend, cache on", cache["user"]["frontend_cached"]),
-        ("GET /users", "frontend, cache off", cache["list"]["frontend"]),
-        ("", "frontend, cache on", cache["list"]["frontend_cached"]),
-    ]
+    rows = []
+    if "tracing" in results:
+        tracing = results["tracing"]
+        rows += [
+            ("GET /api/v1/users/{id}", "before tracing *", tracing["backend_before_tracing"]),
+            ("", "tracing off *", tracing["backend"]),
+            ("", "tracing on, exported *", tracing["backend_traced"]),
+            ("", "sampled at 0.1 *", tracing["backend_traced_ratio"]),
+        ]
+    if "frontend_cache" in results:
+        cache = results["frontend_cache"]
+        rows += [
+            ("GET /users/{id}", "frontend, cache off", cache["user"]["frontend"]),
+            ("", "frontend, cache on", cache["user"]["frontend_cached"]),
+            ("GET /users", "frontend, cache off", cache["list"]["frontend"]),
+            ("", "frontend, cache on", cache["list"]["frontend_cached"]),
+        ]
     if "get_user" in results:
         rows += [
             ("GET /api/v1/users/{id}", "backend", results["get_user"]["backend"]),
@@ -104,8 +126,14 @@ def print_table(report: dict[str, Any]) -> None:
     if "metrics" in results:
         rounds = len(results["metrics"]["backend"]["rps_rounds"])
         print(
-            f"* two processes of each, {rounds} alternating rounds of "
+            f"* metrics: two processes of each, {rounds} alternating rounds of "
             f"{settings['seconds'] // 2 or 1} s (averaged)"
+        )
+    if "tracing" in results:
+        rounds = len(results["tracing"]["backend"]["rps_rounds"])
+        print(
+            f"* tracing: {rounds} alternating rounds of {settings['seconds'] // 2 or 1} s; "
+            f"backend traces in the viewer: {report.get('traces_in_viewer', 'n/a')}"
         )
     print("CPU us/req: CPU time of the server's processes (and of mysqld) per request\n")
     for label, key, sense, target in CHECKS:

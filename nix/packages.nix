@@ -94,12 +94,14 @@ let
   # scripts/lib/env.sh reads the checkout's .env with `python3 scripts/lib/dotenv-exec`.
   dotenvPython = py.python.withPackages (ps: [ ps.python-dotenv ]);
 
+  traceViewer = import ./trace-viewer.nix { inherit pkgs; };
   stack = import ./stack.nix {
     inherit
       pkgs
       backend
       frontend
       dotenvPython
+      traceViewer
       ;
   };
 
@@ -154,9 +156,12 @@ in
     devPython
     pkgs.mysql84
     pkgs.process-compose
-    # The metrics store, vmalert and vmalert-tool (alert rule tests), and mysqld_exporter.
+    # The metrics store, vmalert and vmalert-tool (alert rule tests), mysqld_exporter, and the
+    # trace collector and viewer (the tracing tests).
     pkgs.victoriametrics
     pkgs.prometheus-mysqld-exporter
+    pkgs.opentelemetry-collector-contrib
+    traceViewer
     pkgs.ruff
     pkgs.shellcheck
     # Nix lint in `make lint`: anti-patterns and dead code in the .nix files.

@@ -40,6 +40,9 @@ in
     ps.hypercorn
     ps.uvloop
     ps.prometheus-client
+    ps.opentelemetry-api
+    ps.opentelemetry-sdk
+    ps.opentelemetry-exporter-otlp-proto-http
   ];
 
   # backend/pyproject.toml, besides servicekit
@@ -65,6 +68,7 @@ in
     ps.pydantic
     ps.pydantic-settings
     ps.httpx
+    ps.opentelemetry-instrumentation-httpx
     ps.sniffio
     ps.hypercorn
     ps.uvloop

@@ -4,6 +4,7 @@
   backend,
   frontend,
   dotenvPython,
+  traceViewer,
 }:
 pkgs.writeShellApplication {
   name = "users-stack";
@@ -16,9 +17,12 @@ pkgs.writeShellApplication {
     dotenvPython
     pkgs.mysql84
     pkgs.process-compose
-    # OBSERVABILITY=1: victoria-metrics and vmalert, and mysqld_exporter.
+    # OBSERVABILITY=1: victoria-metrics and vmalert, mysqld_exporter, the trace collector
+    # (otelcol-contrib) and the trace viewer (zipkin-server, nix/trace-viewer.nix).
     pkgs.victoriametrics
     pkgs.prometheus-mysqld-exporter
+    pkgs.opentelemetry-collector-contrib
+    traceViewer
     pkgs.bash
     pkgs.coreutils
     pkgs.gnugrep

@@ -280,7 +280,14 @@ def test_the_stack_can_read_a_dotenv_file(outputs: dict, system: str) -> None:
 
 # What the OBSERVABILITY=1 scripts run, by nixpkgs attribute: victoriametrics carries
 # victoria-metrics, vmalert and vmalert-tool (pkgs/by-name/vi/victoriametrics/package.nix).
-OBSERVABILITY_TOOLS = {"victoriametrics", "prometheus-mysqld-exporter"}
+# opentelemetry-collector-contrib installs otelcol-contrib (pkgs/tools/misc/opentelemetry-collector/
+# releases.nix: `mv $out/bin/* $out/bin/$pname`); zipkin-server is nix/trace-viewer.nix.
+OBSERVABILITY_TOOLS = {
+    "victoriametrics",
+    "prometheus-mysqld-exporter",
+    "opentelemetry-collector-contrib",
+    "zipkin-server",
+}
 
 
 @pytest.mark.parametrize("system", SYSTEMS)

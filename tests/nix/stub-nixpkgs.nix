@@ -51,6 +51,10 @@ let
         "hypercorn"
         "uvloop"
         "prometheus-client"
+        "opentelemetry-api"
+        "opentelemetry-sdk"
+        "opentelemetry-exporter-otlp-proto-http"
+        "opentelemetry-instrumentation-httpx"
         "httpx"
         "sniffio"
         "pytest"
@@ -142,6 +146,17 @@ let
           platform ? "any",
         }@args:
         stub "fetchPypi" "${pname}-${version}-${python}-${abi}-${platform}.whl" args;
+      # pkgs/build-support/fetchurl/default.nix: url (or urls) and one of hash / sha256 (base16,
+      # base32 or SRI) among its many optional arguments.
+      fetchurl =
+        {
+          url,
+          sha256 ? "",
+          hash ? "",
+          ...
+        }@args:
+        assert sha256 != "" || hash != "";
+        stub "fetchurl" (baseNameOf url) args;
       runCommand =
         name: env: buildCommand:
         mkDerivationStub "runCommand" name env // { inherit buildCommand; };
@@ -242,10 +257,12 @@ let
       "dejavu_fonts"
       "gnugrep"
       "gnumake"
+      "jre_headless"
       "kustomize"
       "mysql84"
       "newman"
       "nixfmt"
+      "opentelemetry-collector-contrib"
       "process-compose"
       "prometheus-mysqld-exporter"
       "ruff"

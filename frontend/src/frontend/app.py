@@ -16,6 +16,7 @@ from frontend.lib.backend_client import BackendClient, BackendUnavailable, UserN
 from frontend.lib.csrf import csrf_token, verify_csrf_token
 from frontend.lib.security import add_security_headers
 from frontend.settings import Settings
+from servicekit import tracing
 
 # Status pages with their own template; any other HTTP error uses errors/generic.html.
 ERROR_TEMPLATES = {400: "errors/400.html", 404: "errors/404.html", 500: "errors/500.html"}
@@ -64,6 +65,7 @@ def create_app(
 
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["request_id"] = current_request_id
+    app.jinja_env.globals["trace_id"] = tracing.current_trace_id
     app.jinja_env.filters["datetime"] = format_datetime
 
     app.register_blueprint(home.bp)
@@ -90,6 +92,7 @@ async def render_user_not_found(_error: UserNotFound) -> tuple[str, int]:
 
 
 async def render_backend_unavailable(error: BackendUnavailable) -> tuple[str, int, dict[str, str]]:
+    tracing.mark_current_span_failed(f"backend unavailable: {error.reason}", error)
     return await render_template("errors/503.html", status=503), 503, error.retry_after_header
 
 

@@ -11,10 +11,12 @@ import logging
 import time
 from typing import Protocol
 
+from opentelemetry.trace import Span
 from quart import Quart, Request
 from quart.typing import ResponseTypes
 
 from servicekit import request_id as request_ids
+from servicekit import tracing
 from servicekit.routes import UNMATCHED_ROUTE, route_template
 from servicekit.workers import tie_worker_to_master
 
@@ -33,8 +35,11 @@ class ServiceQuart(Quart):
     """A Quart app that gives every request an id, measures it and logs one line for it.
 
     The access line: `{"message": "GET /users/7 200", "request_id", "method", "path", "route",
-    "status", "duration_ms", "remote_addr", "user_agent"}` on the `<service>.access` logger.
-    Each worker process also leaves shutting down to Hypercorn's master (servicekit.workers).
+    "status", "duration_ms", "remote_addr", "user_agent"}` on the `<service>.access` logger,
+    with `trace_id` and `span_id` when tracing is on (servicekit.tracing): then each request
+    is also a server span, current while it is answered and logged.
+    Each worker process also leaves shutting down to Hypercorn's master (servicekit.workers)
+    and starts its own tracing SDK, after the fork.
     """
 
     access_logger = logging.getLogger("servicekit.access")
@@ -48,12 +53,26 @@ class ServiceQuart(Quart):
     def track_requests(
         self, service: str, *, access_log: bool, metrics: RequestMetrics | None
     ) -> None:
-        """Log each request on `<service>.access` (if `access_log`) and report it to `metrics`."""
+        """Log each request on `<service>.access` (if `access_log`) and report it to `metrics`;
+        trace it as `service` when the environment asks for traces (servicekit.tracing)."""
         self.access_logger = logging.getLogger(f"{service}.access")
         self.access_log = access_log
         self.request_metrics = metrics
 
+        async def start_tracing() -> None:
+            tracing.start_tracing(service)
+
+        self.before_serving(start_tracing)
+        self.after_serving(_stop_tracing)
+
     async def handle_request(self, request: Request) -> ResponseTypes:
+        tracer = tracing.tracer()
+        if tracer is None:
+            return await self._handle_tracked(request, None)
+        with tracing.server_span(tracer, request.method, request.path, request.headers) as span:
+            return await self._handle_tracked(request, span)
+
+    async def _handle_tracked(self, request: Request, span: Span | None) -> ResponseTypes:
         started = time.perf_counter()
         request_id = request_ids.request_id_from(request.headers.get(request_ids.REQUEST_ID_HEADER))
         token = request_ids.set_current_request_id(request_id)
@@ -73,6 +92,8 @@ class ServiceQuart(Quart):
         rule = request.url_rule
         route = route_template(rule.rule) if rule is not None else UNMATCHED_ROUTE
         method, status = request.method, response.status_code
+        if span is not None:
+            tracing.name_server_span(span, method, route, status, request_id)
         if metrics is not None:
             try:
                 metrics.observe_request(method, route, status, elapsed)
@@ -103,3 +124,7 @@ class ServiceQuart(Quart):
 
 async def _tie_worker_to_master() -> None:
     tie_worker_to_master()
+
+
+async def _stop_tracing() -> None:
+    tracing.stop_tracing()

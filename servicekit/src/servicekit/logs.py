@@ -1,9 +1,11 @@
 """Logs as JSON lines on stdout, one object per line, the same shape for every service.
 
     {"ts": "2026-05-01T12:00:00.123Z", "level": "info", "logger": "backend.access",
-     "message": "GET /livez 200", ...the fields passed with `extra=`..., "exception": "..."}
+     "message": "GET /livez 200", ...the fields passed with `extra=`..., "exception": "...",
+     "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00f067aa0ba902b7"}
 
-`ts` is RFC 3339 in UTC with milliseconds.
+`ts` is RFC 3339 in UTC with milliseconds. `trace_id` and `span_id` are there when the line is
+written inside a span (a request, with tracing on): the ids to look the trace up by.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import json
 import logging
 import sys
 import time
+
+from opentelemetry import trace
 
 # Attributes every LogRecord has; anything else was passed with `extra=` and is logged as is.
 # ("color_message" is a terminal-coloured copy of the message some libraries add.)
@@ -41,6 +45,12 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
+        # The handler writes in the caller's thread and context: the current span is the
+        # request's (or a database statement's inside it).
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            entry["trace_id"] = format(span.trace_id, "032x")
+            entry["span_id"] = format(span.span_id, "016x")
         return _encoder.encode(entry)
 
 

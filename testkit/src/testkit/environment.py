@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-OWN_PREFIXES = ("DB_", "BACKEND_", "FRONTEND_", "MYSQL_")
+OWN_PREFIXES = ("DB_", "BACKEND_", "FRONTEND_", "MYSQL_", "OTEL_")
 OWN_NAMES = frozenset({"DATABASE_URL", "PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"})
 # What an interpreter needs to find its packages: PYTHONPATH in Nix package builds,
 # USERS_STACK_ROOT for the editable installs of `nix develop` and the Nix checks.

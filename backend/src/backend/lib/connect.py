@@ -13,6 +13,7 @@ import aiomysql
 from pymysql.constants import CLIENT
 from pymysql.err import MySQLError
 
+from backend.lib.statement_spans import TracedCursor
 from backend.settings import Settings
 
 # Server-maintained DATETIME values (DEFAULT / ON UPDATE CURRENT_TIMESTAMP) follow the session
@@ -29,6 +30,8 @@ def connect_kwargs(settings: Settings) -> dict[str, Any]:
         # UPDATE reports matched rows, not changed rows, so "no such user" is told apart from
         # "nothing to change" without another query.
         "client_flag": CLIENT.FOUND_ROWS,
+        # Every statement a span when tracing is on (backend.lib.statement_spans).
+        "cursorclass": TracedCursor,
     }
 
 

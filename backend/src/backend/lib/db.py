@@ -31,6 +31,7 @@ from backend.lib import metrics
 from backend.lib.connect import connect_kwargs, describe_error
 from backend.lib.problems import ApiProblem, DatabaseUnavailable
 from backend.settings import Settings
+from servicekit import tracing
 
 logger = logging.getLogger("backend.db")
 
@@ -109,24 +110,28 @@ class Database:
                     raise
                 metrics.DB_WORK_DURATION.observe(time.perf_counter() - started)
         except TimeoutError as error:
-            self._unavailable(f"no answer within {limit:g} s")
+            self._unavailable(f"no answer within {limit:g} s", error)
             raise DatabaseUnavailable(
                 f"the database did not answer within {limit:g} s; try again shortly"
             ) from error
         except ProgrammingError as error:
             if error.args and error.args[0] == ER_NO_SUCH_TABLE:
-                self._unavailable(f"schema missing, run `backend migrate`: {describe_error(error)}")
+                self._unavailable(
+                    f"schema missing, run `backend migrate`: {describe_error(error)}", error
+                )
                 raise DatabaseUnavailable(
                     "the database schema is not in place yet; run `backend migrate`"
                 ) from error
             raise
         except _UNAVAILABLE_ERRORS as error:
-            self._unavailable(describe_error(error))
+            self._unavailable(describe_error(error), error)
             raise DatabaseUnavailable(
                 "the database is not reachable right now; try again shortly"
             ) from error
 
-    def _unavailable(self, reason: str) -> None:
+    def _unavailable(self, reason: str, error: BaseException) -> None:
+        # The request's span says why it failed, every time; the log only now and then.
+        tracing.mark_current_span_failed(f"database unavailable: {reason}", error)
         now = time.monotonic()
         if self._outage_started is None:
             self._outage_started = now

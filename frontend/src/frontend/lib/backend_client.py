@@ -1,9 +1,11 @@
 """The one HTTP client the pages use to reach the users API.
 
 A single `httpx.AsyncClient` per worker (opened when the app starts serving, closed when it
-stops) keeps connections pooled. Every call has a hard time budget; only GETs are retried,
-once, because repeating a POST/PUT/DELETE whose answer was lost could apply it twice. With an
-AnswerCache, GETs of users and pages are revalidated with If-None-Match (see answer_cache).
+stops) keeps connections pooled; with tracing on, each call is a client span
+(opentelemetry-instrumentation-httpx). Every call has a hard time budget; only GETs are
+retried, once, because repeating a POST/PUT/DELETE whose answer was lost could apply it twice.
+With an AnswerCache, GETs of users and pages are revalidated with If-None-Match (see
+answer_cache).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import httpx
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from pydantic import BaseModel, ValidationError
 from quart import current_app
 from servicekit.request_id import REQUEST_ID_HEADER, current_request_id
@@ -33,6 +36,7 @@ from frontend.lib.backend_answers import (
     invalid_input,
 )
 from frontend.lib.metrics import observe_answer_cache, observe_backend_call
+from servicekit import tracing
 
 # The pages import these from here, the one client module.
 __all__ = [
@@ -87,6 +91,11 @@ class BackendClient:
             # The backend is on the internal network: never route it through a proxy from env.
             trust_env=False,
         )
+        if tracing.tracer_provider() is not None:
+            # A client span per call, and the W3C traceparent that continues it in the backend.
+            HTTPXClientInstrumentor.instrument_client(
+                self._http, tracer_provider=tracing.tracer_provider()
+            )
 
     async def aclose(self) -> None:
         if self._http is not None:
