@@ -11,7 +11,7 @@ endif
 export PATH := $(PATH):/usr/sbin
 
 PYTEST ?= python -m pytest
-SHELL_SCRIPTS := $(filter-out scripts/lib,$(wildcard scripts/* bench/run)) scripts/lib/env.sh .ci/run
+SHELL_SCRIPTS := $(filter-out scripts/lib,$(wildcard scripts/* bench/run bench/profile)) scripts/lib/env.sh .ci/run
 
 .PHONY: help
 help: ## List the targets
@@ -68,6 +68,10 @@ fmt: ## Format the Python code (ruff)
 .PHONY: bench
 bench: ## Benchmark the stack (takes a few minutes; results in bench/results/)
 	bench/run
+
+.PHONY: profile
+profile: ## py-spy samples of a server under load: make profile WHAT=user|create|list|home ARGS=...
+	bench/profile $(or $(WHAT),user) $(ARGS)
 
 .PHONY: lock
 lock: ## Re-pin .venv's versions in constraints.txt after changing a dependency

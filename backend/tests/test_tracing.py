@@ -107,3 +107,20 @@ async def test_with_the_database_down_the_server_span_says_why(
     assert server.status.status_code is StatusCode.ERROR
     assert server.status.description.startswith("database unavailable: (2003)")
     assert server.attributes["error.type"] == "OperationalError"
+
+
+async def test_a_request_whose_trace_is_not_sampled_records_no_span(
+    client: Client, spans: InMemorySpanExporter, unique: str
+) -> None:
+    created = await client.post(
+        "/api/v1/users", json={"username": unique, "full_name": "Ada L", "email": "a@x.io"}
+    )
+    user_id = (await created.get_json())["id"]
+    spans.clear()
+    # Flags 00: the caller did not sample this trace; the default sampler follows its parent.
+    response = await client.get(
+        f"/api/v1/users/{user_id}", headers={"traceparent": f"00-{TRACE_ID}-{PARENT_ID}-00"}
+    )
+    assert response.status_code == 200
+    assert (await response.get_json())["username"] == unique
+    assert spans.get_finished_spans() == ()

@@ -7,7 +7,9 @@ so this is the one place a statement is timed. No aiomysql instrumentation exist
 
 A span is named `SELECT users` and says `db.system.name` (mysql or mariadb),
 `db.operation.name`, `db.collection.name` and `db.namespace`; never the statement's values.
-With tracing off (servicekit.tracing.tracer() is None) a statement costs one check.
+With tracing off (servicekit.tracing.tracer() is None) a statement costs one check; inside a
+request whose trace is not sampled (OTEL_TRACES_SAMPLER=parentbased_traceidratio) no span is
+started either: a statement's span would follow its request's decision and never be recorded.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 from typing import Any
 
 import aiomysql
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from servicekit import tracing
@@ -41,10 +44,15 @@ def database_system(connection: aiomysql.Connection) -> str:
     return "mariadb" if "mariadb" in (connection.get_server_info() or "").lower() else "mysql"
 
 
+def _inside_unsampled_span() -> bool:
+    span = trace.get_current_span()
+    return span.get_span_context().is_valid and not span.is_recording()
+
+
 class TracedCursor(aiomysql.Cursor):
     async def execute(self, query: str, args: Any = None) -> int:
         active = tracing.tracer()
-        if active is None:
+        if active is None or _inside_unsampled_span():
             return await super().execute(query, args)
         operation, table = describe_statement(query)
         connection = self.connection
