@@ -1,4 +1,4 @@
-"""The yardstick: the backend's two read queries as a bare ASGI app over a raw aiomysql pool.
+"""The yardstick: the backend's reads and its insert as a bare ASGI app over a raw aiomysql pool.
 
 No framework, validation, logging or metrics: only what Hypercorn, aiomysql and the database
 allow. `python bench/baseline_app.py` serves it with the backend's own Hypercorn configuration
@@ -14,6 +14,7 @@ import aiomysql
 COLUMNS = ("id", "username", "full_name", "email", "created_at", "updated_at")
 ONE = f"SELECT {', '.join(COLUMNS)} FROM users WHERE id = %s"  # noqa: S608 - fixed text
 PAGE = f"SELECT {', '.join(COLUMNS)}, (SELECT COUNT(*) FROM users) FROM users ORDER BY id LIMIT %s"  # noqa: S608
+INSERT = "INSERT INTO users (username, full_name, email) VALUES (%s, %s, %s)"
 pools: list[aiomysql.Pool] = []
 
 
@@ -37,6 +38,15 @@ def pool_options() -> dict:
     }
 
 
+async def read_body(receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
 async def app(scope: dict, receive, send) -> None:
     if scope["type"] == "lifespan":
         await receive()  # startup
@@ -47,8 +57,17 @@ async def app(scope: dict, receive, send) -> None:
         await pools[0].wait_closed()
         await send({"type": "lifespan.shutdown.complete"})
         return
+    status = 200
     async with pools[0].acquire() as conn, conn.cursor() as cursor:
-        if scope["path"] == "/api/v1/users":
+        if scope["method"] == "POST":
+            # As the backend: insert, then read the new row back for the answer.
+            created = json.loads(await read_body(receive))
+            await cursor.execute(
+                INSERT, (created["username"], created["full_name"], created["email"])
+            )
+            await cursor.execute(ONE, (cursor.lastrowid,))
+            body, status = as_user(await cursor.fetchone()), 201
+        elif scope["path"] == "/api/v1/users":
             limit = int(parse_qs(scope["query_string"].decode()).get("limit", ["20"])[0])
             await cursor.execute(PAGE, (limit,))
             rows = await cursor.fetchall()
@@ -59,7 +78,7 @@ async def app(scope: dict, receive, send) -> None:
             body = as_user(await cursor.fetchone())
     payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 
 

@@ -27,12 +27,21 @@ BENCH = ROOT / "bench"
 sys.path.insert(0, str(ROOT / "tests"))  # running_stack: how the end-to-end tests start a stack
 
 from loadgen import Load, Target, combine, compare  # noqa: E402
-from processes import SEED_USERS, BenchServer, MemoryWatch, start_database, tree  # noqa: E402
+from processes import (  # noqa: E402
+    SEED_USERS,
+    BenchServer,
+    MemoryWatch,
+    PageServer,
+    start_database,
+    tree,
+)
 from report import machine, print_table, ratios  # noqa: E402
+from service_start import time_backend_starts, time_reloads  # noqa: E402
 from testkit.environment import scrubbed_environ  # noqa: E402
 from testkit.services import start_frontend  # noqa: E402
 from testkit.trace_viewer import TraceViewer  # noqa: E402
 
+PACKAGES = ("backend", "frontend", "servicekit")
 METRICS_PAIR = ("backend", "backend_no_metrics", "backend_2", "backend_no_metrics_2")
 # The code before tracing was added: "today's code" for the cost of tracing when it is off.
 TRACING_BASE_REV = "bb6aefa"
@@ -57,9 +66,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-start", action="store_true", help="skip the start-up timings")
     parser.add_argument(
         "--only",
-        choices=["frontend-cache", "tracing"],
+        choices=["frontend-cache", "tracing", "pages", "start"],
         help="measure only this comparison (frontend-cache: answer cache on and off; tracing: "
-        "the backend before tracing, with tracing off, on and sampled at 0.1)",
+        "the backend before tracing, with tracing off, on and sampled at 0.1; pages: the "
+        "frontend's list and home pages against a bare Quart page; start: the backend's start "
+        "and the live reload of both services, no load)",
     )
     parser.add_argument(
         "--tracing-base",
@@ -67,18 +78,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"the git revision whose backend is 'before tracing' ({TRACING_BASE_REV})",
     )
     parser.add_argument(
+        "--code",
+        metavar="REVISION",
+        help="run every service from this git revision's sources (default: the working tree), "
+        "to compare before and after a change with the same harness",
+    )
+    parser.add_argument(
         "--output", type=Path, default=BENCH / "results", help="directory for the JSON result"
     )
     return parser.parse_args(argv)
-
-
-# --- processes ---------------------------------------------------------------------------------
-
-
-# --- database ----------------------------------------------------------------------------------
-
-
-# --- load --------------------------------------------------------------------------------------
 
 
 # --- start-up ----------------------------------------------------------------------------------
@@ -156,6 +164,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             step("starting MySQL/MariaDB and seeding 1,000 users")
             database = start_database(stack, workdir)
             env = scrubbed_environ(**database.db_env(), BACKEND_WORKERS=str(args.workers))
+            if args.code:
+                # Every child inherits it, the frontends started by testkit included.
+                os.environ["PYTHONPATH"] = env["PYTHONPATH"] = source_path(args.code, workdir)
             backend = [sys.executable, "-m", "backend.cli", "serve"]
             step("starting the trace collector and viewer; the backend as it was before tracing")
             viewer = TraceViewer(logs).start()
@@ -194,13 +205,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "quart": BenchServer(
                     "quart", [sys.executable, str(BENCH / "quart_app.py")], env, logs
                 ),
+                "quart_page": PageServer(
+                    "quart_page", [sys.executable, str(BENCH / "quart_page_app.py")], env, logs
+                ),
             }
             step("starting the backend (metrics on, off), the baseline, bare Quart, the frontend")
             for server in servers.values():
                 stack.callback(server.stop)
-                server.start(
-                    "/healthz" if server.name.startswith("backend") else "/api/v1/users/1", 60
-                )
+                ready = "/api/v1/users/1"
+                if server.name.startswith("backend"):
+                    ready = "/healthz"
+                elif server.name == "quart_page":
+                    ready = "/users"
+                server.start(ready, 60)
             frontend = start_frontend(servers["backend"].url, logs, workers=str(args.workers))
             stack.callback(frontend.stop)
             # Big enough for every seeded user: the best case of FRONTEND_BACKEND_CACHE_SIZE.
@@ -226,6 +243,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 report["results"] = measure(load, urls, trees, args)
             report["memory"] = memory.report()
             report["traces_in_viewer"] = viewer.trace_count("backend")
+            if args.only == "start" or (args.only is None and not args.skip_start):
+                step("backend serve: exec until /healthz answers, 5 times; live reload, 3 times")
+                report["backend_start"] = time_backend_starts(env, logs, repeats=5)
+                report["reload"] = {
+                    "backend": time_reloads("backend", env, logs, workdir, repeats=3),
+                    "frontend": time_reloads(
+                        "frontend",
+                        {**env, "FRONTEND_BACKEND_URL": servers["backend"].url},
+                        logs,
+                        workdir,
+                        repeats=3,
+                    ),
+                }
         if not args.skip_start:
             step("timing process-compose up: cold (empty data directory), then warm, twice")
             report["start_up"] = measure_start_up(workdir)
@@ -242,11 +272,30 @@ def measure(
 ) -> dict[str, Any]:
     users = str(SEED_USERS)
     results: dict[str, Any] = {}
+
+    def path() -> list[str]:
+        return ["path"]
+
     frontend_url = urls["frontend"]
 
     def get_user(name: str) -> Target:
         return Target(f"{urls[name]}/api/v1/users", lambda: ["user", users], trees[name])
 
+    if args.only == "start":
+        return results
+    if args.only in (None, "pages"):
+        step("frontend GET /users and GET / (through the backend), a bare Quart page")
+        results["pages"] = compare(
+            load,
+            {
+                "frontend_list": Target(f"{frontend_url}/users", path, trees["frontend"]),
+                "frontend_home": Target(f"{frontend_url}/", path, trees["frontend"]),
+                "quart_page": Target(f"{urls['quart_page']}/users", path, trees["quart_page"]),
+            },
+            args,
+        )
+        if args.only == "pages":
+            return results
     if args.only != "frontend-cache":
         # Differences of a percent or two: twice as many rounds as the others, shorter ones.
         step("GET /api/v1/users/{id}: before tracing, tracing off, on (exported), sampled at 0.1")
@@ -300,30 +349,33 @@ def measure(
     results["list_users"] = compare(
         load, {name: list_users(name) for name in ("backend", "baseline")}, args
     )
-    step("GET /users on the frontend, through the backend")
-    frontend = Target(f"{frontend_url}/users", lambda: ["path"], trees["frontend"])
-    results["frontend_list"] = compare(load, {"frontend": frontend}, args)
     # Last: every insert makes the table, and the list's total, bigger.
-    step("POST /api/v1/users, a new username each time")
+    step("POST /api/v1/users, a new username each time: backend, baseline")
     runs = itertools.count(1)
-    create = Target(
-        f"{urls['backend']}/api/v1/users", lambda: ["create", str(next(runs))], trees["backend"]
+
+    def create(name: str) -> Target:
+        return Target(
+            f"{urls[name]}/api/v1/users", lambda: ["create", str(next(runs))], trees[name]
+        )
+
+    results["create_user"] = compare(
+        load, {name: create(name) for name in ("backend", "baseline")}, args
     )
-    results["create_user"] = compare(load, {"backend": create}, args)
     return results
 
 
 def source_path(revision: str, workdir: Path) -> str:
-    """PYTHONPATH that runs the backend and servicekit of `revision` with .venv's libraries."""
+    """PYTHONPATH that runs the services and servicekit of `revision` with .venv's libraries."""
     target = workdir / f"source-{revision}"
-    target.mkdir()
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", revision, "backend/src", "servicekit/src"],
-        capture_output=True,
-        check=True,
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
-    return f"{target / 'backend/src'}:{target / 'servicekit/src'}"
+    if not target.exists():
+        target.mkdir()
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", revision, *(f"{p}/src" for p in PACKAGES)],
+            capture_output=True,
+            check=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return ":".join(str(target / package / "src") for package in PACKAGES)
 
 
 def step(message: str) -> None:

@@ -6,10 +6,11 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from testkit.mysql import MySQLServer
 from testkit.processes import ServerProcess
-from testkit.procfs import descendants, resident_mib, stat
+from testkit.procfs import command_line, descendants, proportional_mib, resident_mib, stat
 from testkit.project import scripts_dir
 from testkit.services import run_backend_migrate
 
@@ -23,6 +24,15 @@ class BenchServer(ServerProcess):
 
     def __init__(self, name: str, command: list[str], env: dict[str, str], logs: Path) -> None:
         super().__init__(name, command, {**env, "BACKEND_HOST": "127.0.0.1"}, logs / f"{name}.log")
+
+
+class PageServer(ServerProcess):
+    """A server configured like the frontend: FRONTEND_HOST and FRONTEND_PORT."""
+
+    port_variables = ("FRONTEND_PORT",)
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], logs: Path) -> None:
+        super().__init__(name, command, {**env, "FRONTEND_HOST": "127.0.0.1"}, logs / f"{name}.log")
 
 
 def tree(pid: int) -> list[int]:
@@ -40,6 +50,14 @@ class MemoryWatch:
     def __init__(self, roles: dict[str, list[int]]) -> None:
         self.roles = roles
         self.idle = self.snapshot()
+        # Proportional set size: shared pages (libraries, copy-on-write) counted once in all.
+        self.idle_pss = {
+            role: sum(proportional_mib(pid) for pid in pids) for role, pids in roles.items()
+        }
+        self.idle_pss_per_process = {
+            role: [(process_role(pid), round(proportional_mib(pid), 1)) for pid in pids]
+            for role, pids in roles.items()
+        }
         self.peak = dict(self.idle)
         self._stop = threading.Event()
 
@@ -62,15 +80,27 @@ class MemoryWatch:
             self._stop.set()
             sampler.join()
 
-    def report(self) -> dict[str, dict[str, float]]:
+    def report(self) -> dict[str, dict[str, Any]]:
         return {
             role: {
                 "processes": len(pids),
                 "idle_mib": round(self.idle[role], 1),
                 "load_mib": round(self.peak[role], 1),
+                "idle_pss_mib": round(self.idle_pss[role], 1),
+                "idle_pss_per_process": self.idle_pss_per_process[role],
             }
             for role, pids in self.roles.items()
         }
+
+
+def process_role(pid: int) -> str:
+    """What a process of a Python service is: a Hypercorn worker, the master, or a helper."""
+    command = command_line(pid) or ""
+    if "spawn_main" in command:
+        return "worker"
+    if "resource_tracker" in command:
+        return "resource tracker"
+    return "master"
 
 
 # --- database ----------------------------------------------------------------------------------

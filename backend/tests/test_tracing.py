@@ -26,6 +26,13 @@ def spans() -> Iterator[InMemorySpanExporter]:
     tracing.stop_tracing()
 
 
+async def created_user(client: Client, username: str) -> int:
+    created = await client.post(
+        "/api/v1/users", json={"username": username, "full_name": "Ada L", "email": "a@x.io"}
+    )
+    return (await created.get_json())["id"]
+
+
 @pytest.mark.parametrize(
     ("statement", "described"),
     [
@@ -45,10 +52,7 @@ def test_statements_are_described_by_operation_and_table(statement, described) -
 async def test_a_user_read_is_a_server_span_over_one_statement_span(
     client: Client, spans: InMemorySpanExporter, unique: str
 ) -> None:
-    created = await client.post(
-        "/api/v1/users", json={"username": unique, "full_name": "Ada L", "email": "a@x.io"}
-    )
-    user_id = (await created.get_json())["id"]
+    user_id = await created_user(client, unique)
     spans.clear()
     response = await client.get(
         f"/api/v1/users/{user_id}",
@@ -112,10 +116,7 @@ async def test_with_the_database_down_the_server_span_says_why(
 async def test_a_request_whose_trace_is_not_sampled_records_no_span(
     client: Client, spans: InMemorySpanExporter, unique: str
 ) -> None:
-    created = await client.post(
-        "/api/v1/users", json={"username": unique, "full_name": "Ada L", "email": "a@x.io"}
-    )
-    user_id = (await created.get_json())["id"]
+    user_id = await created_user(client, unique)
     spans.clear()
     # Flags 00: the caller did not sample this trace; the default sampler follows its parent.
     response = await client.get(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
 import pytest
+from frontend.blueprints import home
 from testkit.fake_backend import FakeBackend
 from testkit.pages import page
 
@@ -36,6 +38,37 @@ async def test_home_is_503_with_a_retry_link_when_backend_is_down(client, fake_b
     assert 'href="/">Check again' in html
 
 
+def health_checks(fake_backend: FakeBackend) -> int:
+    return sum(request.url.path == "/healthz" for request in fake_backend.requests)
+
+
+async def test_home_views_within_a_second_share_one_health_check(client, fake_backend):
+    fake_backend.add_user("ana")
+
+    statuses = await asyncio.gather(*(page(client, "/") for _ in range(5)))
+    status, _html = await page(client, "/")
+
+    assert [status for status, _ in statuses] == [200] * 5
+    assert status == 200
+    assert health_checks(fake_backend) == 1
+    # The readiness probe never uses that report: it asks the backend each time.
+    assert (await client.get("/healthz")).status_code == 200
+    assert health_checks(fake_backend) == 2
+
+
+async def test_home_asks_for_health_again_once_the_report_is_too_old(
+    client, fake_backend, monkeypatch
+):
+    monkeypatch.setattr(home, "HEALTH_MAX_AGE", 0.0)
+    await page(client, "/")
+    fake_backend.outage = httpx.ConnectError("connection refused")
+
+    response = await client.get("/")
+
+    assert response.status_code == 503
+    assert health_checks(fake_backend) == 2
+
+
 # -- list and search ------------------------------------------------------------------------
 
 
@@ -50,6 +83,8 @@ async def test_list_shows_users_with_actions(client, fake_backend):
     assert "29 Nov 2026, 14:00 UTC" in html
     for action in ("", "/edit", "/delete"):
         assert f'href="/users/{user["id"]}{action}"' in html
+        # The row links are written from the list's path: each must be a page that exists.
+        assert (await client.get(f"/users/{user['id']}{action}")).status_code == 200
 
 
 async def test_search_passes_q_to_the_backend(client, fake_backend):

@@ -1,7 +1,10 @@
 """ServiceQuart: every request gets an id, one access line and its metrics, by route template."""
 
+import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
+from quart import Blueprint, g, render_template_string
 from servicekit.app import ServiceQuart
 from servicekit.request_id import current_request_id
 from servicekit.routes import UNMATCHED_ROUTE
@@ -93,3 +96,32 @@ async def test_no_access_line_when_it_is_off_or_below_the_level(caplog):
     caplog.set_level(logging.WARNING, logger="shop.access")
     await make_app().test_client().get("/items/7")
     assert [record for record in caplog.records if record.name == "shop.access"] == []
+
+
+class CountingExecutor(ThreadPoolExecutor):
+    submitted = 0
+
+    def submit(self, *args, **kwargs):
+        self.submitted += 1
+        return super().submit(*args, **kwargs)
+
+
+async def test_a_blueprint_renders_its_templates_without_a_thread():
+    app = ServiceQuart("shop")
+    pages = Blueprint("pages", __name__)
+
+    @pages.get("/hello")
+    async def hello():
+        g.visitor = "Ada"
+        return await render_template_string("{{ g.visitor }} at {{ request.path }}")
+
+    app.register_blueprint(pages)
+    executor = CountingExecutor(max_workers=1)
+    asyncio.get_running_loop().set_default_executor(executor)
+    try:
+        response = await app.test_client().get("/hello")
+        assert (await response.get_data(as_text=True)) == "Ada at /hello"
+        assert executor.submitted == 0  # Quart runs a plain context processor in a thread
+    finally:
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
+        executor.shutdown()

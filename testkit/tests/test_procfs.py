@@ -22,6 +22,8 @@ def test_a_child_is_running_below_us_until_it_exits() -> None:
         assert procfs.start_time(child.pid) == found.start_ticks
         assert "time.sleep(60)" in (procfs.command_line(child.pid) or "")
         assert procfs.resident_mib(child.pid) > 0
+        # Proportional: pages shared with other processes count by their share.
+        assert 0 < procfs.proportional_mib(child.pid) <= procfs.resident_mib(child.pid)
     finally:
         child.kill()
         wait_until(lambda: not procfs.is_running(child.pid), 10, "the child to die")

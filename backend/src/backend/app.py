@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 
 from quart import Quart
 from servicekit.app import ServiceQuart
@@ -59,9 +58,6 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         await database.connect()
         if settings.metrics:
             background.add(asyncio.create_task(_publish_figures(database)))
-        # What exists now (modules, the app, its routes and schemas) lives as long as the
-        # process: keep it out of the collections that per-request garbage sets off.
-        gc.freeze()
 
     @app.after_serving
     async def close_pool() -> None:

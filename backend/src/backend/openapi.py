@@ -4,10 +4,10 @@ problem+json, 204 left empty and the models listed once under components."""
 from __future__ import annotations
 
 import inspect
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-import swagger_ui
 from quart import Quart, Response, abort, send_from_directory
 from quart_schema import Info, QuartSchema, Tag, hide
 from quart_schema.openapi import OpenAPIProvider
@@ -146,9 +146,10 @@ def _as_component(schema: dict[str, Any], definitions: dict[str, Any]) -> dict[s
 
 # Swagger UI's scripts and styles come from the swagger-ui-py package (its swagger-ui 5 can
 # render OpenAPI 3.1), served here, so /docs works without reaching any other host
-# (quart-schema's default is a CDN). Only its files are used, not its framework glue.
+# (quart-schema's default is a CDN). Only its files are used, not its framework glue, so the
+# package is found but not imported (its import pulls in PyYAML, in every worker).
 DOCS_ASSETS = "/docs/assets"
-SWAGGER_UI_FILES = Path(swagger_ui.__file__).parent / "static"
+SWAGGER_UI_FILES = Path(find_spec("swagger_ui").origin).parent / "static"
 _ASSET_FILES = frozenset({"swagger-ui-bundle.js", "swagger-ui.css"})
 
 

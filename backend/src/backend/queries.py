@@ -1,10 +1,11 @@
 """SQL for the users table, one small function per statement, each taking the connection.
 
-The connection is a `databases` connection. Reads on the hot path (one user by id, a page of
-users) go straight to its driver connection (`raw_connection`, aiomysql) with a fixed SQL text:
-compiling through SQLAlchemy on every call would cost about half the throughput. They also
-accept a bare aiomysql connection (from the same pool, or a benchmark's). Writes use
-`databases` itself with named parameters.
+The connection is a `databases` connection. The hot paths (one user by id, a page of users,
+creating a user) go straight to its driver connection (`raw_connection`, aiomysql) with a
+fixed SQL text: compiling through SQLAlchemy on every call would cost about half the
+throughput. They also accept a bare aiomysql connection (from the same pool, or a
+benchmark's). Updates and deletes, whose statements vary with the fields sent, use `databases`
+itself with named parameters.
 
 The same SQL runs on MySQL 8.4 and MariaDB 10.11.
 """
@@ -38,7 +39,7 @@ _LIST_USERS = (
 _COUNT_USERS = "SELECT COUNT(*) FROM users{where}"
 _INSERT_USER = (
     f"INSERT INTO users ({', '.join(FIELDS)})"  # noqa: S608 - fixed text
-    f" VALUES ({', '.join(f':{field}' for field in FIELDS)})"
+    f" VALUES ({', '.join('%s' for _field in FIELDS)})"
 )
 # '!' escapes LIKE wildcards; a backslash would depend on the NO_BACKSLASH_ESCAPES sql_mode.
 _LIKE_ESCAPE = str.maketrans({"!": "!!", "%": "!%", "_": "!_"})
@@ -111,9 +112,11 @@ async def list_users(
     return [], total
 
 
-async def insert_user(conn: Connection, values: dict[str, Any]) -> int:
+async def insert_user(conn: Connection | aiomysql.Connection, values: dict[str, Any]) -> int:
     """Insert a user's FIELDS and return its id; a taken username raises IntegrityError (1062)."""
-    return await conn.execute(_INSERT_USER, {field: values[field] for field in FIELDS})
+    async with _driver(conn).cursor() as cursor:
+        await cursor.execute(_INSERT_USER, tuple(values[field] for field in FIELDS))
+        return cursor.lastrowid
 
 
 def _version_condition(versions: list[datetime] | None) -> tuple[str, dict[str, Any]]:

@@ -84,3 +84,13 @@ def resident_mib(pid: int) -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def proportional_mib(pid: int) -> float:
+    """Proportional set size (Pss, smaps_rollup) in MiB: pages shared with other processes
+    count by their share, so the figures of a process tree add up; 0 once it is gone."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    return 0.0

@@ -8,10 +8,14 @@ from frontend.lib.backend_client import BackendUnavailable, InvalidInput, backen
 
 bp = Blueprint("home", __name__)
 
+# The home page is the busiest: its health figures may be this old (the readiness probe,
+# /healthz, always asks the backend afresh).
+HEALTH_MAX_AGE = 1.0
+
 
 @bp.get("/")
 async def index() -> tuple[str, int, dict[str, str]]:
-    health = await backend().health()
+    health = await backend().health(max_age=HEALTH_MAX_AGE)
     user_count: int | None = None
     if health.ok:
         try:
