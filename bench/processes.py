@@ -55,7 +55,7 @@ class MemoryWatch:
             role: sum(proportional_mib(pid) for pid in pids) for role, pids in roles.items()
         }
         self.idle_pss_per_process = {
-            role: [(process_role(pid), round(proportional_mib(pid), 1)) for pid in pids]
+            role: [(process_role(pid, pids), round(proportional_mib(pid), 1)) for pid in pids]
             for role, pids in roles.items()
         }
         self.peak = dict(self.idle)
@@ -93,14 +93,13 @@ class MemoryWatch:
         }
 
 
-def process_role(pid: int) -> str:
-    """What a process of a Python service is: a Hypercorn worker, the master, or a helper."""
-    command = command_line(pid) or ""
-    if "spawn_main" in command:
-        return "worker"
-    if "resource_tracker" in command:
+def process_role(pid: int, service_pids: list[int]) -> str:
+    """What a process of a Python service is: the master, a Hypercorn worker (a child of the
+    master: forked, or spawned in development mode) or multiprocessing's resource tracker."""
+    if "resource_tracker" in (command_line(pid) or ""):
         return "resource tracker"
-    return "master"
+    process = stat(pid)
+    return "worker" if process is not None and process.parent in service_pids else "master"
 
 
 # --- database ----------------------------------------------------------------------------------

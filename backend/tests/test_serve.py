@@ -51,15 +51,18 @@ def test_several_workers_share_metrics_and_leave_no_process_behind(
     ).start()
     workers = wait_until(lambda: len(backend.workers()) == 2 and backend.workers(), 10, "workers")
     children = backend.children()
+    # Forked from the master (no resource tracker, which only spawned workers need).
+    assert children == sorted(workers)
 
     assert not (metrics_dir / "counter_4242.db").exists()
     requests = 30
     for _ in range(requests):
         # A new connection each time, so both workers get some of them.
         assert httpx.get(f"{backend.url}/livez", headers={"Connection": "close"}).is_success
-    # Every worker writes its own file; the scrape adds them up, whoever answers it.
+    # Every worker writes its own file; the scrape adds them up, whoever answers it. (The
+    # master's holds the zeros of what the app's modules define when the master imports them.)
     written_by = {path.stem.rsplit("_", 1)[1] for path in metrics_dir.glob("counter_*.db")}
-    assert written_by <= {str(pid) for pid in workers}
+    assert written_by <= {str(pid) for pid in [*workers, backend.process.pid]}
     samples = metric_samples(httpx.get(f"{backend.url}/metrics").text)
     assert samples['backend_http_requests_total{method="GET",route="/livez",status="200"}'] == (
         requests
@@ -67,9 +70,22 @@ def test_several_workers_share_metrics_and_leave_no_process_behind(
     assert samples["backend_db_pool_max_connections"] == 20  # 10 per worker
     build = [name for name in samples if name.startswith("backend_build_info{")]
     assert len(build) == 1
+    assert samples[build[0]] == 1
 
     assert backend.stop() == 0
     wait_until_gone(children)
+
+
+def test_a_worker_that_dies_stops_the_server_with_a_failure_for_its_supervisor(
+    backend_factory: Callable[..., BackendProcess],
+) -> None:
+    backend = backend_factory(BACKEND_WORKERS="2").start()
+    workers = wait_until(lambda: len(backend.workers()) == 2 and backend.workers(), 10, "workers")
+
+    os.kill(workers[0], signal.SIGKILL)
+
+    assert backend.process.wait(30) != 0  # process-compose or Kubernetes restarts it
+    wait_until_gone(workers)
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])

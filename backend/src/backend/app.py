@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.track_requests(
         "backend", access_log=settings.access_log, metrics=metrics if settings.metrics else None
     )
+    metrics.publish_build_info()
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         # Answers are small JSON documents that the server buffers in one write, so sending one

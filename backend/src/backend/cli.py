@@ -16,6 +16,8 @@ from servicekit.health import healthcheck
 from backend.settings import Settings
 
 APPLICATION_PATH = "backend.app:create_app()"
+# Imported once by the master before it forks the workers (servicekit.serving.serve).
+PRELOAD = ("backend.app",)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -49,7 +51,7 @@ def serve(settings: Settings) -> int:
     from servicekit.serving import serve as serve_with_hypercorn
 
     config = hypercorn_config(settings, APPLICATION_PATH)
-    return serve_with_hypercorn(settings, config, service="backend")
+    return serve_with_hypercorn(settings, config, service="backend", preload=PRELOAD)
 
 
 # --- migrate -----------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ from servicekit import serving
 # prometheus_client decides at import time whether to use the multiprocess directory, so this
 # module must not import it (nor the app) before `serve` has prepared that directory.
 APPLICATION_PATH = "frontend.server:build_asgi_app()"
+# What build_asgi_app imports: imported once by the master before it forks the workers.
+PRELOAD = ("frontend.app", "frontend.lib.metrics")
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -68,4 +70,4 @@ def serve(settings: Settings) -> int:
     # or a form served by one worker would be refused by another.
     if settings.secret_key is not None:
         os.environ["FRONTEND_SECRET_KEY"] = settings.secret_key.get_secret_value()
-    return serving.serve(settings, hypercorn_config(settings), service="frontend")
+    return serving.serve(settings, hypercorn_config(settings), service="frontend", preload=PRELOAD)

@@ -10,7 +10,7 @@ from hypercorn.config import Config
 from servicekit.logs import configure_logging
 from servicekit.metrics_dir import multiprocess_metrics_dir
 from servicekit.settings import ServingSettings
-from servicekit.workers import join_workers
+from servicekit.workers import join_workers, serve_forked_workers
 
 
 def bind_address(host: str, port: int) -> str:
@@ -39,14 +39,20 @@ def hypercorn_config(
     return config
 
 
-def serve(settings: ServingSettings, config: Config, *, service: str) -> int:
+def serve(
+    settings: ServingSettings, config: Config, *, service: str, preload: Sequence[str] = ()
+) -> int:
     """Run Hypercorn until it stops, with the metrics directory ready and every worker waited
-    for before that directory goes."""
+    for before that directory goes. Several workers without reload are forked from this
+    process once it has imported the `preload` modules (servicekit.workers); one worker runs
+    here, and the reloader's workers are spawned by Hypercorn, to import the code afresh."""
     from hypercorn.run import run
 
     with multiprocess_metrics_dir(settings.metrics, prefix=f"{service}-metrics-"):
         configure_logging(settings.log_level)
         try:
+            if config.workers > 1 and not config.use_reloader:
+                return serve_forked_workers(config, preload)
             return run(config)
         finally:
             join_workers()

@@ -99,8 +99,18 @@ class ServerProcess:
         return sorted(procfs.descendants(self.process.pid)) if self.process is not None else []
 
     def workers(self) -> list[int]:
-        """The children that are Hypercorn workers (started by multiprocessing's spawn)."""
-        return [pid for pid in self.children() if "spawn_main" in (procfs.command_line(pid) or "")]
+        """The children that are Hypercorn workers: forked by the master, or spawned by
+        Hypercorn's reloader; not multiprocessing's resource tracker."""
+        if self.process is None:
+            return []
+        master = self.process.pid
+        return [
+            pid
+            for pid in self.children()
+            if (found := procfs.stat(pid)) is not None
+            and found.parent == master
+            and "resource_tracker" not in (procfs.command_line(pid) or "")
+        ]
 
     def stop(self, *, whole_group: bool | None = None, timeout: float = 30.0) -> int | None:
         """SIGTERM (to the process group, as process managers do, if `whole_group`), then wait.

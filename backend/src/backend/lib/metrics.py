@@ -72,7 +72,6 @@ BUILD_INFO = Gauge(
     ["version", "python"],
     multiprocess_mode="max",
 )
-BUILD_INFO.labels(version=__version__, python=platform.python_version()).set(1)
 
 
 class Pool(Protocol):
@@ -108,6 +107,12 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
     if child is None:
         child = _children[key] = REQUEST_DURATION.labels(*key)
     child.observe(seconds)
+
+
+def publish_build_info() -> None:
+    """Once in each worker: workers forked from the master after it imported this module
+    start from empty figures of their own."""
+    BUILD_INFO.labels(version=__version__, python=platform.python_version()).set(1)
 
 
 def publish_figures(pool: Pool) -> None:
