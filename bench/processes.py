@@ -10,7 +10,7 @@ from typing import Any
 
 from testkit.mysql import MySQLServer
 from testkit.processes import ServerProcess
-from testkit.procfs import command_line, descendants, proportional_mib, resident_mib, stat
+from testkit.procfs import descendants, proportional_mib, resident_mib, server_role, stat
 from testkit.project import scripts_dir
 from testkit.services import run_backend_migrate
 
@@ -55,7 +55,7 @@ class MemoryWatch:
             role: sum(proportional_mib(pid) for pid in pids) for role, pids in roles.items()
         }
         self.idle_pss_per_process = {
-            role: [(process_role(pid, pids), round(proportional_mib(pid), 1)) for pid in pids]
+            role: [(server_role(pid, pids), round(proportional_mib(pid), 1)) for pid in pids]
             for role, pids in roles.items()
         }
         self.peak = dict(self.idle)
@@ -91,15 +91,6 @@ class MemoryWatch:
             }
             for role, pids in self.roles.items()
         }
-
-
-def process_role(pid: int, service_pids: list[int]) -> str:
-    """What a process of a Python service is: the master, a Hypercorn worker (a child of the
-    master: forked, or spawned in development mode) or multiprocessing's resource tracker."""
-    if "resource_tracker" in (command_line(pid) or ""):
-        return "resource tracker"
-    process = stat(pid)
-    return "worker" if process is not None and process.parent in service_pids else "master"
 
 
 # --- database ----------------------------------------------------------------------------------

@@ -44,3 +44,19 @@ def test_cpu_time_grows_with_work() -> None:
     # Busy, so that this process's user time must grow by a few clock ticks.
     wait_until(lambda: sum(range(100_000)) and ticks() >= before + 3, 10, "CPU time to grow")
     assert procfs.stat(os.getpid()).cpu_seconds >= (before + 3) / procfs.CLOCK_TICKS
+
+
+def test_server_roles_follow_parentage_and_the_resource_tracker() -> None:
+    # The tracker is the one helper multiprocessing starts for spawned processes.
+    tracker_code = "from multiprocessing.resource_tracker import main; import time; time.sleep(60)"
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    tracker = subprocess.Popen([sys.executable, "-c", tracker_code])
+    try:
+        server = [os.getpid(), worker.pid, tracker.pid]
+        assert procfs.server_role(os.getpid(), server) == "master"
+        assert procfs.server_role(worker.pid, server) == "worker"
+        assert procfs.server_role(tracker.pid, server) == "resource tracker"
+    finally:
+        for child in (worker, tracker):
+            child.kill()
+            child.wait()

@@ -97,7 +97,7 @@ def serve_forked_workers(config: Config, preload: Sequence[str]) -> int:
             for worker in [worker for worker in workers if worker.exitcode is not None]:
                 workers.remove(worker)
                 if worker.exitcode != 0 and exit_code == 0:
-                    exit_code = max(worker.exitcode or 1, 1)  # killed by a signal: negative
+                    exit_code = max(worker.exitcode, 1)  # killed by a signal: negative
             if exit_code != 0:
                 stop()
     finally:

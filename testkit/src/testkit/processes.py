@@ -103,14 +103,9 @@ class ServerProcess:
         Hypercorn's reloader; not multiprocessing's resource tracker."""
         if self.process is None:
             return []
-        master = self.process.pid
-        return [
-            pid
-            for pid in self.children()
-            if (found := procfs.stat(pid)) is not None
-            and found.parent == master
-            and "resource_tracker" not in (procfs.command_line(pid) or "")
-        ]
+        children = self.children()
+        tree = [self.process.pid, *children]
+        return [pid for pid in children if procfs.server_role(pid, tree) == "worker"]
 
     def stop(self, *, whole_group: bool | None = None, timeout: float = 30.0) -> int | None:
         """SIGTERM (to the process group, as process managers do, if `whole_group`), then wait.

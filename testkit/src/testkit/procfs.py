@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +76,16 @@ def command_line(pid: int) -> str | None:
     except OSError:
         return None
     return raw.rstrip(b"\0").replace(b"\0", b" ").decode(errors="replace")
+
+
+def server_role(pid: int, server_pids: Collection[int]) -> str:
+    """What a process of a Python server's tree is: multiprocessing's "resource tracker", a
+    Hypercorn "worker" (a child of another of `server_pids`: forked by the master, or spawned
+    by the reloader) or the "master"."""
+    if "resource_tracker" in (command_line(pid) or ""):
+        return "resource tracker"
+    found = stat(pid)
+    return "worker" if found is not None and found.parent in server_pids else "master"
 
 
 def resident_mib(pid: int) -> float:
