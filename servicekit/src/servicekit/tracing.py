@@ -23,11 +23,12 @@ import collections
 import functools
 import logging
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from opentelemetry import propagate, trace
+from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 logger = logging.getLogger(__name__)
@@ -105,20 +106,36 @@ def _exporter_name() -> str:
 # -- spans ------------------------------------------------------------------------------------
 
 
-@contextmanager
-def server_span(active: Tracer, method: str, path: str, headers: Any) -> Iterator[Span]:
+class _HeadersGetter(Getter[Any]):
+    """Reads a request's headers for the propagators without an exception per absent header
+    (Werkzeug's `Headers.get` raises and catches one: `traceparent` and `baggage` are absent
+    from most requests)."""
+
+    def get(self, carrier: Any, key: str) -> list[str] | None:
+        return carrier.getlist(key) or None
+
+    def keys(self, carrier: Any) -> list[str]:
+        return list(carrier.keys())
+
+
+_headers_getter = _HeadersGetter()
+
+
+def server_span(
+    active: Tracer, method: str, path: str, headers: Any
+) -> AbstractContextManager[Span]:
     """The span of one request, current while it is answered; it continues the caller's trace
     when the headers carry a W3C `traceparent`. Named `method` until `name_server_span`."""
-    with active.start_as_current_span(
+    span = active.start_span(
         method,
-        context=propagate.extract(headers),
+        context=propagate.extract(headers, getter=_headers_getter),
         kind=SpanKind.SERVER,
         attributes={"http.request.method": method, "url.path": path},
-        # Errors become responses inside Quart; the status is set from the response.
-        record_exception=False,
-        set_status_on_exception=False,
-    ) as span:
-        yield span
+    )
+    # Errors become responses inside Quart; the status is set from the response.
+    return trace.use_span(
+        span, end_on_exit=True, record_exception=False, set_status_on_exception=False
+    )
 
 
 def name_server_span(span: Span, method: str, route: str, status: int, request_id: str) -> None:
