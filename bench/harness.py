@@ -176,94 +176,104 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if args.code:
                 # Every child inherits it, the frontends started by testkit included.
                 os.environ["PYTHONPATH"] = env["PYTHONPATH"] = source_path(args.code, workdir)
+            else:
+                compile_sources([ROOT / package / "src" for package in PACKAGES])
             backend = [sys.executable, "-m", "backend.cli", "serve"]
-            step("starting the trace collector and viewer; the backend as it was before tracing")
-            viewer = TraceViewer(logs).start()
-            stack.callback(viewer.stop)
-            traced = {**env, "OTEL_EXPORTER_OTLP_ENDPOINT": viewer.otlp_endpoint}
-            before_tracing = {**env, "PYTHONPATH": source_path(args.tracing_base, workdir)}
-            sampled_at_a_tenth = {
-                **traced,
-                "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
-                "OTEL_TRACES_SAMPLER_ARG": "0.1",
-            }
-            servers = {
-                "backend": BenchServer("backend", backend, env, logs),
-                # A second process of each kind for the metrics comparison: two processes of
-                # one configuration differ by up to several percent (memory layout, hash
-                # seeds), as much as the difference measured; two of each halve that.
-                "backend_2": BenchServer("backend_2", backend, env, logs),
-                "backend_no_metrics": BenchServer(
-                    "backend_no_metrics", backend, {**env, "BACKEND_METRICS": "false"}, logs
-                ),
-                "backend_no_metrics_2": BenchServer(
-                    "backend_no_metrics_2", backend, {**env, "BACKEND_METRICS": "false"}, logs
-                ),
-                "backend_before_tracing": BenchServer(
-                    "backend_before_tracing", backend, before_tracing, logs
-                ),
-                "backend_traced": BenchServer("backend_traced", backend, traced, logs),
-                **{
-                    name: BenchServer(name, backend, sampled_at_a_tenth, logs)
-                    for name in ("backend_traced_ratio", "backend_traced_ratio_2")
-                },
-                "baseline": BenchServer(
-                    "baseline", [sys.executable, str(BENCH / "baseline_app.py")], env, logs
-                ),
-                "quart": BenchServer(
-                    "quart", [sys.executable, str(BENCH / "quart_app.py")], env, logs
-                ),
-                "quart_page": PageServer(
-                    "quart_page", [sys.executable, str(BENCH / "quart_page_app.py")], env, logs
-                ),
-            }
-            step("starting the backend (metrics on, off), the baseline, bare Quart, the frontend")
-            for server in servers.values():
-                stack.callback(server.stop)
-                ready = "/api/v1/users/1"
-                if server.name.startswith("backend"):
-                    ready = "/healthz"
-                elif server.name == "quart_page":
-                    ready = "/users"
-                server.start(ready, 60)
-            frontend = start_frontend(servers["backend"].url, logs, workers=str(args.workers))
-            stack.callback(frontend.stop)
-            # Big enough for every seeded user: the best case of FRONTEND_BACKEND_CACHE_SIZE.
-            cached_frontend = start_frontend(
-                servers["backend"].url,
-                logs,
-                workers=str(args.workers),
-                backend_cache_size=str(2 * SEED_USERS),
-            )
-            stack.callback(cached_frontend.stop)
+            # Every server of the load phase stops before the start-up timings, which then run
+            # on a quiet machine, as the stack's start-up timing does (~20 idle processes and a
+            # JVM share the 2 cores otherwise).
+            with contextlib.ExitStack() as services:
+                step("starting the trace collector and viewer; the backend before tracing")
+                viewer = TraceViewer(logs).start()
+                services.callback(viewer.stop)
+                traced = {**env, "OTEL_EXPORTER_OTLP_ENDPOINT": viewer.otlp_endpoint}
+                before_tracing = {**env, "PYTHONPATH": source_path(args.tracing_base, workdir)}
+                sampled_at_a_tenth = {
+                    **traced,
+                    "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                    "OTEL_TRACES_SAMPLER_ARG": "0.1",
+                }
+                servers = {
+                    "backend": BenchServer("backend", backend, env, logs),
+                    # A second process of each kind for the metrics comparison: two processes of
+                    # one configuration differ by up to several percent (memory layout, hash
+                    # seeds), as much as the difference measured; two of each halve that.
+                    "backend_2": BenchServer("backend_2", backend, env, logs),
+                    "backend_no_metrics": BenchServer(
+                        "backend_no_metrics", backend, {**env, "BACKEND_METRICS": "false"}, logs
+                    ),
+                    "backend_no_metrics_2": BenchServer(
+                        "backend_no_metrics_2", backend, {**env, "BACKEND_METRICS": "false"}, logs
+                    ),
+                    "backend_before_tracing": BenchServer(
+                        "backend_before_tracing", backend, before_tracing, logs
+                    ),
+                    "backend_traced": BenchServer("backend_traced", backend, traced, logs),
+                    **{
+                        name: BenchServer(name, backend, sampled_at_a_tenth, logs)
+                        for name in ("backend_traced_ratio", "backend_traced_ratio_2")
+                    },
+                    "baseline": BenchServer(
+                        "baseline", [sys.executable, str(BENCH / "baseline_app.py")], env, logs
+                    ),
+                    "quart": BenchServer(
+                        "quart", [sys.executable, str(BENCH / "quart_app.py")], env, logs
+                    ),
+                    "quart_page": PageServer(
+                        "quart_page", [sys.executable, str(BENCH / "quart_page_app.py")], env, logs
+                    ),
+                }
+                step("starting the backend (metrics on, off), the baseline, bare Quart, frontend")
+                for server in servers.values():
+                    services.callback(server.stop)
+                    ready = "/api/v1/users/1"
+                    if server.name.startswith("backend"):
+                        ready = "/healthz"
+                    elif server.name == "quart_page":
+                        ready = "/users"
+                    server.start(ready, 60)
+                frontend = start_frontend(servers["backend"].url, logs, workers=str(args.workers))
+                services.callback(frontend.stop)
+                # Big enough for every seeded user: the best case of FRONTEND_BACKEND_CACHE_SIZE.
+                cached_frontend = start_frontend(
+                    servers["backend"].url,
+                    logs,
+                    workers=str(args.workers),
+                    backend_cache_size=str(2 * SEED_USERS),
+                )
+                services.callback(cached_frontend.stop)
 
-            trees = {name: tree(server.pid) for name, server in servers.items()}
-            trees["frontend"] = tree(frontend.pid)
-            trees["frontend_cached"] = tree(cached_frontend.pid)
-            trees["mysqld"] = [database.process.pid]
-            memory = MemoryWatch(
-                {name: trees[name] for name in ("mysqld", "backend", "frontend", "baseline")}
-            )
-            load = Load(args, database.process.pid)
-            with memory.sampling():
-                urls = {name: server.url for name, server in servers.items()}
-                urls["frontend"], urls["frontend_cached"] = frontend.url, cached_frontend.url
-                report["results"] = measure(load, urls, trees, args)
-            report["memory"] = memory.report()
-            report["traces_in_viewer"] = viewer.trace_count("backend")
+                trees = {name: tree(server.pid) for name, server in servers.items()}
+                trees["frontend"] = tree(frontend.pid)
+                trees["frontend_cached"] = tree(cached_frontend.pid)
+                trees["mysqld"] = [database.process.pid]
+                memory = MemoryWatch(
+                    {name: trees[name] for name in ("mysqld", "backend", "frontend", "baseline")}
+                )
+                load = Load(args, database.process.pid)
+                with memory.sampling():
+                    urls = {name: server.url for name, server in servers.items()}
+                    urls["frontend"], urls["frontend_cached"] = frontend.url, cached_frontend.url
+                    report["results"] = measure(load, urls, trees, args)
+                report["memory"] = memory.report()
+                report["traces_in_viewer"] = viewer.trace_count("backend")
             if args.only == "start" or (args.only is None and not args.skip_start):
                 step("backend serve: exec until /healthz answers, 5 times; live reload, 3 times")
                 report["backend_start"] = time_backend_starts(env, logs, repeats=5)
                 report["reload"] = {
-                    "backend": time_reloads("backend", env, logs, workdir, repeats=3),
-                    "frontend": time_reloads(
-                        "frontend",
-                        {**env, "FRONTEND_BACKEND_URL": servers["backend"].url},
-                        logs,
-                        workdir,
-                        repeats=3,
-                    ),
+                    "backend": time_reloads("backend", env, logs, workdir, repeats=3)
                 }
+                # The frontend in development talks to a running backend, as under `make up`.
+                reload_backend = BenchServer("reload_backend", backend, env, logs)
+                stack.callback(reload_backend.stop)
+                reload_backend.start("/healthz", 60)
+                report["reload"]["frontend"] = time_reloads(
+                    "frontend",
+                    {**env, "FRONTEND_BACKEND_URL": reload_backend.url},
+                    logs,
+                    workdir,
+                    repeats=3,
+                )
         if not args.skip_start:
             step("timing process-compose up: cold (empty data directory), then warm, twice")
             report["start_up"] = measure_start_up(workdir)
@@ -399,7 +409,16 @@ def source_path(revision: str, workdir: Path) -> str:
             check=True,
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
-    return ":".join(str(target / package / "src") for package in PACKAGES)
+    paths = [target / package / "src" for package in PACKAGES]
+    compile_sources(paths)
+    return ":".join(map(str, paths))
+
+
+def compile_sources(paths: list[Path]) -> None:
+    """Byte-compile the services' sources once, as an installed package is: with
+    PYTHONDONTWRITEBYTECODE set (as in some CI images), a revision's fresh copy or a stale
+    `__pycache__` would be compiled again in every start and cost it ~0.1 s."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *map(str, paths)], check=True)
 
 
 def step(message: str) -> None:

@@ -55,8 +55,11 @@ class ServerProcess:
         assert self.process is not None, "not started"
         return self.process.pid
 
-    def start(self, ready_path: str = "/livez", timeout: float = 30.0) -> ServerProcess:
-        """Start, and return once `ready_path` answers 200 (see `is_ready`)."""
+    def start(
+        self, ready_path: str = "/livez", timeout: float = 30.0, *, interval: float = 0.05
+    ) -> ServerProcess:
+        """Start, and return once `ready_path` answers 200 (see `is_ready`, asked every
+        `interval` seconds)."""
         for _attempt in range(START_ATTEMPTS):
             self.ports = {name: free_port() for name in self.port_variables}
             env = {**self.env, **{name: str(port) for name, port in self.ports.items()}}
@@ -74,6 +77,7 @@ class ServerProcess:
                     lambda: self.process.poll() is not None or self.is_ready(ready_path),
                     timeout,
                     f"{self.name} {ready_path} to answer 200",
+                    interval,
                 )
             except TimeoutError:
                 self.stop()
