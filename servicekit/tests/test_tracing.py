@@ -204,6 +204,34 @@ class BlockedExporter(InMemorySpanExporter):
         return super().export(spans)
 
 
+@pytest.mark.parametrize(
+    ("environ", "limits"),
+    [
+        ({}, {"max_queue_size": 4096, "max_export_batch_size": 2048}),
+        ({"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "64"}, {"max_queue_size": 4096}),
+        ({"OTEL_BSP_MAX_QUEUE_SIZE": "1000"}, {"max_export_batch_size": 1000}),
+        ({"OTEL_BSP_MAX_QUEUE_SIZE": "9000"}, {"max_export_batch_size": 2048}),
+        ({"OTEL_BSP_MAX_QUEUE_SIZE": "lots"}, {"max_export_batch_size": 2048}),
+        ({"OTEL_BSP_MAX_QUEUE_SIZE": "8", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "4"}, {}),
+    ],
+)
+def test_export_limits_are_larger_than_the_sdks_unless_the_environment_sets_them(environ, limits):
+    assert tracing.export_limits(environ) == limits
+
+
+def test_a_queue_smaller_than_the_default_batch_still_starts_and_exports(monkeypatch):
+    # The SDK refuses a batch larger than the queue: the default batch follows the queue down.
+    monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "100")
+    counting_processor, counting_exporter = tracing.counting_classes()
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(counting_processor(counting_exporter(memory)))
+    for index in range(50):
+        provider.get_tracer("test").start_span(f"span {index}").end()
+    provider.shutdown()
+    assert len(memory.get_finished_spans()) == 50
+
+
 def test_a_full_export_queue_drops_spans_and_counts_them(monkeypatch):
     monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "4")
     monkeypatch.setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "1")
