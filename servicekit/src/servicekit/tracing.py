@@ -3,8 +3,9 @@
 Configured by the standard variables only: tracing is on when `OTEL_EXPORTER_OTLP_ENDPOINT`
 (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set and `OTEL_SDK_DISABLED` is not true; the
 sampler (`OTEL_TRACES_SAMPLER`, `_ARG`), the resource (`OTEL_SERVICE_NAME`,
-`OTEL_RESOURCE_ATTRIBUTES`), the propagators and the batch limits (`OTEL_BSP_*`) are read by the
-SDK itself. Off, no SDK is started and a request pays for one `is None` check.
+`OTEL_RESOURCE_ATTRIBUTES`), the propagators and the batch limits (`OTEL_BSP_*`; larger
+defaults for the queue and the batch, see `export_limits`) are read by the SDK itself. Off, no
+SDK is started and a request pays for one `is None` check.
 
 Spans leave through a BatchSpanProcessor: ended spans go into a bounded queue that a
 background thread exports over OTLP/HTTP, so a collector that is down or slow never holds up a
@@ -228,7 +229,8 @@ def export_limits(environ: os._Environ[str] | dict[str, str] = os.environ) -> di
 
 
 def _positive_int(text: str, default: int) -> int:
-    """As the SDK reads a size: a positive integer, else its default."""
+    """A size from a variable's text: the number, else `default` (the SDK's, which it also
+    takes for a text that is no number; a size of 0 or less it refuses itself)."""
     try:
         value = int(text)
     except ValueError:
