@@ -13,7 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from backend.cli import PRELOAD
+from servicekit.workers import WORKER_MODULES
 from testkit.environment import bare_environ
+from testkit.imports import modules_imported_after
 from testkit.mysql import MySQLServer
 from testkit.network import free_port
 from testkit.processes import wait_until_gone
@@ -191,3 +194,18 @@ def test_served_204_has_no_body_and_no_content_type(
     assert deleted.status_code == 204
     assert deleted.content == b""
     assert "content-type" not in deleted.headers
+
+
+def test_the_master_imports_all_that_a_worker_needs_to_start(tmp_path: Path) -> None:
+    """Forked workers share what their master imported (servicekit.workers): building the app
+    and starting it (pool, metrics task, tracing) must import nothing of their own."""
+    code = """
+from backend.app import create_app
+
+async def main():
+    app = create_app()
+    await app.startup()
+    await app.shutdown()
+"""
+    environ = bare_environ(PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    assert modules_imported_after((*WORKER_MODULES, "backend.cli", *PRELOAD), code, environ) == []

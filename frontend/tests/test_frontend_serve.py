@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,7 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from frontend.server import PRELOAD
+from servicekit.workers import WORKER_MODULES
 from testkit.environment import bare_environ
+from testkit.imports import modules_imported_after
 from testkit.network import free_port
 from testkit.pages import csrf_token_in
 from testkit.processes import wait_until_gone
@@ -239,3 +243,28 @@ def test_serve_refuses_production_without_a_secret_key():
 
     assert completed.returncode == 2
     assert "FRONTEND_SECRET_KEY is required" in completed.stderr
+
+
+def test_the_master_imports_all_that_a_worker_needs_to_start(tmp_path: Path):
+    """Forked workers share what their master imported (servicekit.workers): building the app
+    and starting it (backend client, metrics, tracing) must import nothing of their own."""
+    code = """
+from frontend.server import build_asgi_app
+
+async def main():
+    app = build_asgi_app()
+    pages = getattr(app, "pages_app", app)
+    await pages.startup()
+    await pages.shutdown()
+"""
+    environ = bare_environ(PROMETHEUS_MULTIPROC_DIR=str(tmp_path), BACKEND_URL=DOWN_BACKEND)
+    imported = modules_imported_after((*WORKER_MODULES, "frontend.server", *PRELOAD), code, environ)
+    # Left to the worker: anyio's private modules, which its public ones import on first use
+    # (naming them would tie the preload to anyio's internals), and small standard ones.
+    left = [
+        name
+        for name in imported
+        if not (name.startswith("anyio.") and "._" in name)
+        and name.split(".")[0] not in sys.stdlib_module_names
+    ]
+    assert left == []

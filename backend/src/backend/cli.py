@@ -16,8 +16,10 @@ from servicekit.health import healthcheck
 from backend.settings import Settings
 
 APPLICATION_PATH = "backend.app:create_app()"
-# Imported once by the master before it forks the workers (servicekit.serving.serve).
-PRELOAD = ("backend.app",)
+# Imported once by the master before it forks the workers (servicekit.serving.serve): the app,
+# and the MySQL backend that `databases` imports when the app makes its pool (a test in
+# backend/tests/test_serve.py checks that a worker needs nothing more).
+PRELOAD = ("backend.app", "databases.backends.mysql")
 
 
 def main(argv: list[str] | None = None) -> None:

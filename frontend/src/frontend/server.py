@@ -20,8 +20,23 @@ from servicekit import serving
 # prometheus_client decides at import time whether to use the multiprocess directory, so this
 # module must not import it (nor the app) before `serve` has prepared that directory.
 APPLICATION_PATH = "frontend.server:build_asgi_app()"
-# What build_asgi_app imports: imported once by the master before it forks the workers.
-PRELOAD = ("frontend.app", "frontend.lib.metrics")
+# What build_asgi_app imports, and what the app's backend client imports when it is made at
+# start-up (httpx's transport: httpcore over anyio): imported once by the master before it
+# forks, for the workers to share (frontend/tests/test_frontend_serve.py checks the list).
+PRELOAD = (
+    "frontend.app",
+    "frontend.lib.metrics",
+    "servicekit.process_metrics",
+    "prometheus_client.multiprocess",
+    "httpcore",
+    "sniffio",
+    "anyio.abc",
+    "anyio.lowlevel",
+    "anyio.streams.memory",
+    "anyio.streams.stapled",
+    "anyio.streams.tls",
+    "anyio.to_thread",
+)
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from hypercorn.config import Config
 
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+# What every forked worker runs on, imported by the master with the service's own modules:
+# Hypercorn's worker and its event loop.
+WORKER_MODULES = ("hypercorn.asyncio.run", "uvloop")
 
 
 def tie_worker_to_master() -> None:
@@ -74,8 +77,7 @@ def serve_forked_workers(config: Config, preload: Sequence[str]) -> int:
     # Frozen objects are never collected in a worker, so their pages stay shared.
     collecting = gc.isenabled()
     gc.disable()
-    # Hypercorn's worker too: imported once here, not in each worker.
-    for module in ("hypercorn.asyncio.run", *preload):
+    for module in (*WORKER_MODULES, *preload):
         importlib.import_module(module)
     context = multiprocessing.get_context("fork")
     sockets = config.create_sockets()
