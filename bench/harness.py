@@ -401,6 +401,7 @@ def measure(
 def source_path(revision: str, workdir: Path) -> str:
     """PYTHONPATH that runs the services and servicekit of `revision` with .venv's libraries."""
     target = workdir / f"source-{revision}"
+    paths = [target / package / "src" for package in PACKAGES]
     if not target.exists():
         target.mkdir()
         archive = subprocess.run(
@@ -409,8 +410,7 @@ def source_path(revision: str, workdir: Path) -> str:
             check=True,
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
-    paths = [target / package / "src" for package in PACKAGES]
-    compile_sources(paths)
+        compile_sources(paths)
     return ":".join(map(str, paths))
 
 
