@@ -90,13 +90,16 @@ async def measure(
         if message["type"] == "http.response.start":
             statuses.add(message["status"])
 
-    async def requests(count: int) -> None:
+    async def requests(count: int) -> int:
+        """Make about `count` requests, `args.concurrency` at a time; how many were made."""
+
         async def one_at_a_time(share: int) -> None:
             for _ in range(share):
                 await app(dict(scope), RequestBody(), send)
 
         share = count // args.concurrency
         await asyncio.gather(*(one_at_a_time(share) for _ in range(args.concurrency)))
+        return share * args.concurrency
 
     def trace_with(ratio: str | None) -> None:
         tracing.stop_tracing()
@@ -115,9 +118,9 @@ async def measure(
                 trace_with(ratio)
                 await requests(args.requests // 5)  # warm-up
                 started = time.process_time()
-                await requests(args.requests)
+                made = await requests(args.requests)
                 spent = time.process_time() - started
-                cpu_per_request[mode].append(1e6 * spent / args.requests)
+                cpu_per_request[mode].append(1e6 * spent / made)
     finally:
         trace_with(None)
         await app.shutdown()
