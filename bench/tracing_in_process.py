@@ -4,7 +4,7 @@ The backend app is driven through its ASGI interface, `--concurrency` requests a
 `GET /api/v1/users/{id}` against a throwaway database, exporting to the collector of
 `testkit.trace_viewer`. Tracing off, ratio 0 and ratio 0.1 alternate in short blocks in the
 same process (the SDK is stopped and started between them), in a new order every round (the
-machine's speed drifts, and a fixed order lets the drift fall on one mode), and the CPU time
+machine's speed drifts, and a fixed order can let the drift fall on one mode), and the CPU time
 of the process (the export thread included) per request is compared block by block: what is
 left over is the SDK's own cost, without the split of connections between workers that moves
 the served comparison from one process start to the next.
