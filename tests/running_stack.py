@@ -212,6 +212,27 @@ class Stack:
                 alive.append(f"{pid} {command}")
         return alive
 
+    def why_left(self) -> str:
+        """For a failed shutdown: each leftover's signal state and, for a Python process, where
+        each of its threads is (py-spy, when installed)."""
+        reports = []
+        for pid in self.still_running():
+            with contextlib.suppress(OSError):
+                status = Path(f"/proc/{pid}/status").read_text().splitlines()
+                wanted = ("SigPnd", "ShdPnd", "SigIgn", "SigCgt")
+                signals = [line for line in status if line.startswith(wanted)]
+                reports.append(f"{pid} {command_line(pid)}: {' '.join(signals)}")
+            if shutil.which("py-spy"):
+                dump = subprocess.run(
+                    ["py-spy", "dump", "--pid", str(pid)],
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                    check=False,
+                )
+                reports.append(dump.stdout + dump.stderr)
+        return "\n".join(reports)
+
     def kill(self) -> None:
         """Last resort for a failed test: stop every process this stack started."""
         if self.process is not None and self.process.poll() is None:

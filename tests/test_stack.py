@@ -238,7 +238,9 @@ def test_stop_leaves_nothing_running_and_restart_reuses_the_data(
         with contextlib.suppress(TimeoutError):  # the assertion below says who is left
             wait_until(lambda: not new_stack.leftovers(), 60, "the orphans to stop", 0.2)
     left = new_stack.leftovers()
-    assert left == [], f"left running after {how}: {left}\n{new_stack.log_tail()}"
+    assert left == [], (
+        f"left running after {how}: {left}\n{new_stack.log_tail()}\n{new_stack.why_left()}"
+    )
     for port in new_stack.ports.values():
         assert not port_is_open(port), f"port {port} still open after {how}"
 
