@@ -6,12 +6,16 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import httpx
-from servicekit.workers import join_workers, tie_worker_to_master
+import pytest
+from servicekit.workers import tie_worker_to_master
 from testkit.environment import bare_environ
 from testkit.processes import ServerProcess, wait_until_gone
 from testkit.procfs import is_running
+from testkit.waiting import wait_until
 
 
 def _worker(answers):
@@ -36,51 +40,55 @@ def test_in_the_master_itself_nothing_changes():
     assert signal.getsignal(signal.SIGTERM) is before
 
 
-def test_join_workers_returns_once_every_child_has_stopped():
-    context = multiprocessing.get_context("fork")
-    children = [context.Process(target=os.getpid) for _ in range(2)]
-    for child in children:
-        child.start()
-    join_workers()
-    assert all(child.exitcode == 0 for child in children)
+# -- the master, as a process of its own ---------------------------------------------------------
 
-
-# -- the forked master, as a process of its own -------------------------------------------------
-
-# An ASGI app that answers with its worker's garbage-collector state.
+# An ASGI app that answers with its code's version and its worker's garbage-collector state.
 PROBE_APP = """
 import gc, json
+
+VERSION = {version}
 
 async def app(scope, receive, send):
     if scope["type"] == "lifespan":
         while (message := await receive())["type"] != "lifespan.shutdown":
-            await send({"type": "lifespan.startup.complete"})
-        await send({"type": "lifespan.shutdown.complete"})
+            await send({{"type": "lifespan.startup.complete"}})
+        await send({{"type": "lifespan.shutdown.complete"}})
         return
-    state = {"collecting": gc.isenabled(), "frozen": gc.get_freeze_count()}
-    await send({"type": "http.response.start", "status": 200, "headers": []})
-    await send({"type": "http.response.body", "body": json.dumps(state).encode()})
+    state = {{"version": VERSION, "collecting": gc.isenabled(), "frozen": gc.get_freeze_count()}}
+    await send({{"type": "http.response.start", "status": 200, "headers": []}})
+    await send({{"type": "http.response.body", "body": json.dumps(state).encode()}})
 """
 
-FORKED_MASTER = """
+MASTER = """
 import os, sys
 from hypercorn.config import Config
-from servicekit.workers import serve_forked_workers
+from servicekit.workers import serve_workers
 config = Config()
 config.application_path = "probe_app:app"
 config.bind = [f"127.0.0.1:{os.environ['PORT']}"]
 config.worker_class = "uvloop"
-config.workers = 2
-sys.exit(serve_forked_workers(config, ["probe_app"]))
+config.workers = int(os.environ["WORKERS"])
+config.use_reloader = os.environ["RELOAD"] == "1"
+sys.exit(serve_workers(config, ["probe_app"]))
 """
 
 
+def write_probe_app(directory: Path, version: int) -> Path:
+    path = directory / "probe_app.py"
+    path.write_text(PROBE_APP.format(version=version))
+    return path
+
+
+def start_master(directory: Path, *, workers: int, reload: bool) -> ServerProcess:
+    write_probe_app(directory, 1)
+    search_path = os.pathsep.join([str(directory), os.environ.get("PYTHONPATH", "")])
+    env = bare_environ(PYTHONPATH=search_path, WORKERS=str(workers), RELOAD=str(int(reload)))
+    master = ServerProcess("master", [sys.executable, "-c", MASTER], env, directory / "log")
+    return master.start("/", 30)
+
+
 def test_forked_workers_collect_garbage_and_keep_what_the_master_imported_frozen(tmp_path):
-    (tmp_path / "probe_app.py").write_text(PROBE_APP)
-    search_path = os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
-    env = bare_environ(PYTHONPATH=search_path)
-    master = ServerProcess("forked", [sys.executable, "-c", FORKED_MASTER], env, tmp_path / "log")
-    master.start("/", 30)
+    master = start_master(tmp_path, workers=2, reload=False)
     try:
         state = httpx.get(master.url).json()
         # The master's objects (the imported modules) are never collected in a worker, so their
@@ -89,6 +97,49 @@ def test_forked_workers_collect_garbage_and_keep_what_the_master_imported_frozen
         assert state["frozen"] > 10_000
     finally:
         assert master.stop() == 0
+
+
+def test_with_the_reloader_a_changed_module_is_served_by_new_workers(tmp_path):
+    master = start_master(tmp_path, workers=1, reload=True)
+    try:
+        assert httpx.get(master.url).json()["version"] == 1
+        [first_worker] = master.workers()
+        source = write_probe_app(tmp_path, 2)
+        later = source.stat().st_mtime + 2  # a later time than the one read at start, surely
+        os.utime(source, (later, later))
+        wait_until(
+            lambda: http_json(master.url).get("version") == 2, 30, "the new code to answer", 0.1
+        )
+        assert master.workers() != [first_worker]
+        assert master.process.poll() is None
+    finally:
+        assert master.stop() == 0
+
+
+def http_json(url: str) -> dict:
+    try:
+        return httpx.get(url, timeout=2).json()
+    except httpx.TransportError:
+        return {}  # between the old workers and the new
+
+
+@pytest.mark.parametrize("reload", [False, True], ids=["forked", "spawned with the reloader"])
+def test_a_burst_of_sigterms_stops_the_master_and_its_workers(tmp_path, reload):
+    """What the kernel does when a multi-threaded parent (process-compose) is killed: the
+    parent-death signal comes once per thread that goes. Hypercorn's reloader set its workers'
+    event in the signal handler, re-entered its lock on the next signal and hung."""
+    master = start_master(tmp_path, workers=1 if reload else 2, reload=reload)
+    workers = master.workers()
+    for _ in range(200):
+        os.kill(master.pid, signal.SIGTERM)
+        spaced = time.perf_counter() + 20e-6  # a handler's length apart, roughly
+        while time.perf_counter() < spaced:
+            pass
+    try:
+        assert master.process.wait(30) == 0
+    finally:
+        master.stop()
+    wait_until_gone(workers)
 
 
 TIED_WORKER = """

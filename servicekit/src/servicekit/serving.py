@@ -10,7 +10,7 @@ from hypercorn.config import Config
 from servicekit.logs import configure_logging
 from servicekit.metrics_dir import multiprocess_metrics_dir
 from servicekit.settings import ServingSettings
-from servicekit.workers import join_workers, serve_forked_workers
+from servicekit.workers import serve_workers
 
 
 def bind_address(host: str, port: int) -> str:
@@ -42,17 +42,14 @@ def hypercorn_config(
 def serve(
     settings: ServingSettings, config: Config, *, service: str, preload: Sequence[str] = ()
 ) -> int:
-    """Run Hypercorn until it stops, with the metrics directory ready and every worker waited
-    for before that directory goes. Several workers without reload are forked from this
-    process once it has imported the `preload` modules (servicekit.workers); one worker runs
-    here, and the reloader's workers are spawned by Hypercorn, to import the code afresh."""
+    """Run Hypercorn until it stops and every worker has exited, with the metrics directory
+    ready until then. Worker processes (several, or one with the reloader) are
+    run by servicekit.workers, forked from this process once it has imported the `preload`
+    modules, or spawned afresh to reload; a single worker without reload runs here."""
     from hypercorn.run import run
 
     with multiprocess_metrics_dir(settings.metrics, prefix=f"{service}-metrics-"):
         configure_logging(settings.log_level)
-        try:
-            if config.workers > 1 and not config.use_reloader:
-                return serve_forked_workers(config, preload)
-            return run(config)
-        finally:
-            join_workers()
+        if config.workers > 0:
+            return serve_workers(config, preload)
+        return run(config)

@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import gc
 import importlib
+import logging
 import multiprocessing
 import os
 import signal
@@ -17,6 +18,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from hypercorn.config import Config
 
+logger = logging.getLogger(__name__)
+# The signals that stop a master: each of its workers ignores them and leaves stopping to it.
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 # What every forked worker runs on, imported by the master with the service's own modules:
 # Hypercorn's worker and its event loop.
@@ -27,9 +31,8 @@ def tie_worker_to_master() -> None:
     """In a Hypercorn worker process, leave shutting down to the master process.
 
     The master stops its workers gracefully through a shared event: a SIGTERM sent to the whole
-    process group (as process managers do) must neither cut their in-flight requests short nor
-    reach the master again through them (Hypercorn's handler is not re-entrant and can
-    deadlock). Should the master die without stopping them, the kernel kills the worker (Linux).
+    process group (as process managers do) must not cut their in-flight requests short. Should
+    the master die without stopping them, the kernel kills the worker (Linux).
     """
     master = multiprocessing.parent_process()
     if master is None:
@@ -44,84 +47,128 @@ def tie_worker_to_master() -> None:
         os._exit(1)
 
 
-def join_workers() -> None:
-    """Wait for every worker: Hypercorn returns once the first one has stopped, while the
-    others may still be finishing requests (and writing metrics) for the graceful timeout."""
-    for worker in multiprocessing.active_children():
-        worker.join()
-
-
-def run_forked_worker(**kwargs: Any) -> None:
-    """A forked worker: the garbage collector on again (the master keeps it off while it
-    imports and forks), then Hypercorn's uvloop worker with `kwargs`."""
+def run_worker(**kwargs: Any) -> None:
+    """A worker process: the stop signals ignored (its master stops it through its event),
+    the garbage collector on again (the master keeps it off while it imports and forks), then
+    Hypercorn's uvloop worker with `kwargs`."""
     from hypercorn.asyncio.run import uvloop_worker
 
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked by the master (below)
+    signal.set_wakeup_fd(-1)  # a forked worker's signals are its own, not its master's
     gc.enable()
     uvloop_worker(**kwargs)
 
 
-def serve_forked_workers(config: Config, preload: Sequence[str]) -> int:
-    """Hypercorn's multi-worker master (`hypercorn.run.run`), with the workers forked from a
-    master that has imported `preload` first: they share those modules' memory instead of each
-    importing its own copy, and start sooner (Hypercorn itself only spawns fresh interpreters,
-    pgjones/hypercorn#71). Production only: a reloader needs each worker to import anew.
+def serve_workers(config: Config, preload: Sequence[str]) -> int:
+    """Hypercorn's multi-worker master (`hypercorn.run.run`), run by us for two reasons.
 
-    As in Hypercorn, the master stops every worker through one shared event on SIGTERM or
-    SIGINT; a worker that exits with 0 is replaced, one that fails stops them all and its exit
-    code is the server's, for the process manager to restart it.
+    - In production the workers are forked from a master that has imported `preload` first:
+      they share those modules' memory instead of each importing its own copy, and start
+      sooner (Hypercorn itself only spawns fresh interpreters, pgjones/hypercorn#71).
+    - With `config.use_reloader` (development) they are spawned, to import the code afresh,
+      and replaced whenever a module the master imported changes on disk (Hypercorn's own
+      check, once a second). Hypercorn's reloader stops on a signal by setting the workers'
+      event inside the signal handler: a second signal during that call, as the kernel sends
+      when a multi-threaded parent such as process-compose is killed, re-entered the event's
+      lock and hung the master and its workers for ever. Here a handler only raises a flag
+      and wakes the master's loop, which does the rest.
+
+    As in Hypercorn, SIGTERM or SIGINT stops every worker gracefully through one shared event;
+    a worker that exits with 0 is replaced, one that fails stops them all and its exit code is
+    the server's, for the process manager to restart it.
     """
     # Python's recipe for forking (gc.freeze): no collection in the master while it imports
     # (an import makes tens of thousands of objects and hardly any garbage; a full collection
     # of them took ~35 ms, the ones during the imports ~45 ms more), every object it made frozen
-    # right before the fork, and the collector on again in each worker (run_forked_worker).
+    # right before the fork, and the collector on again in each worker (run_worker).
     # Frozen objects are never collected in a worker, so their pages stay shared.
     collecting = gc.isenabled()
     gc.disable()
     for module in (*WORKER_MODULES, *preload):
         importlib.import_module(module)
-    context = multiprocessing.get_context("fork")
+    from hypercorn.utils import check_for_updates, files_to_watch
+
+    reload = config.use_reloader
+    context = multiprocessing.get_context("spawn" if reload else "fork")
     sockets = config.create_sockets()
-    shutdown_event = context.Event()
+    watched = files_to_watch() if reload else {}
     stopping = False
 
     def stop(*_: object) -> None:
         nonlocal stopping
-        if stopping:  # a second signal while the first sets the event: its lock is not re-entrant
-            return
-        stopping = True
-        shutdown_event.set()
+        stopping = True  # the wake-up byte the signal writes ends the loop's wait (below)
 
+    shutdown_event = context.Event()
     workers: list[BaseProcess] = []
     exit_code = 0
+    wake_up, woken = _wake_up_pipe()
+    signal.set_wakeup_fd(woken)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, stop)
     try:
         while not stopping:
-            # Forked workers inherit the master's handlers: they must ignore these signals
-            # until tie_worker_to_master, as spawned ones do.
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            gc.freeze()
-            while len(workers) < config.workers:
-                worker = context.Process(
-                    target=run_forked_worker,
-                    kwargs={"config": config, "sockets": sockets, "shutdown_event": shutdown_event},
-                )
-                worker.start()
-                workers.append(worker)
-            if collecting:
-                gc.enable()
-            signal.signal(signal.SIGINT, stop)
-            signal.signal(signal.SIGTERM, stop)
-            wait([worker.sentinel for worker in workers])
+            if len(workers) < config.workers:
+                _start_workers(context, config, sockets, shutdown_event, workers)
+                if collecting:
+                    gc.enable()
+            ready = wait([wake_up, *(worker.sentinel for worker in workers)], 1 if reload else None)
+            if wake_up in ready:
+                os.read(wake_up, 512)
             for worker in [worker for worker in workers if worker.exitcode is not None]:
                 workers.remove(worker)
                 if worker.exitcode != 0 and exit_code == 0:
                     exit_code = max(worker.exitcode, 1)  # killed by a signal: negative
             if exit_code != 0:
-                stop()
+                stopping = True
+            elif reload and not stopping and check_for_updates(watched):
+                logger.info("A source file changed: restarting the workers")
+                _stop_workers(shutdown_event, workers)
+                shutdown_event = context.Event()  # the next workers' own
+                watched = files_to_watch()  # check_for_updates keeps the changed file's old time
     finally:
-        shutdown_event.set()
-        for worker in workers:
-            worker.join()
+        _stop_workers(shutdown_event, workers)
+        signal.set_wakeup_fd(-1)
+        for descriptor in (wake_up, woken):
+            os.close(descriptor)
         for sock in (*sockets.secure_sockets, *sockets.insecure_sockets):
             sock.close()
     return exit_code
+
+
+def _start_workers(
+    context: Any, config: Config, sockets: Any, shutdown_event: Any, workers: list[BaseProcess]
+) -> None:
+    """Start workers until there are `config.workers`, with the stop signals held meanwhile:
+    a worker inherits the master's handlers (forked) or the signal mask (spawned), and must
+    not act on a signal before it ignores them (run_worker); a signal for the master waits
+    until the workers have started, instead of being lost."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        gc.freeze()
+        while len(workers) < config.workers:
+            worker = context.Process(
+                target=run_worker,
+                kwargs={"config": config, "sockets": sockets, "shutdown_event": shutdown_event},
+            )
+            worker.start()
+            workers.append(worker)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+def _wake_up_pipe() -> tuple[int, int]:
+    """A pipe whose write end `signal.set_wakeup_fd` can take: both ends non-blocking."""
+    wake_up, woken = os.pipe()
+    for descriptor in (wake_up, woken):
+        os.set_blocking(descriptor, False)
+    return wake_up, woken
+
+
+def _stop_workers(shutdown_event: Any, workers: list[BaseProcess]) -> None:
+    """Ask every worker to stop (gracefully: they finish their requests) and wait for them."""
+    shutdown_event.set()
+    for worker in workers:
+        worker.join()
+    workers.clear()

@@ -104,7 +104,7 @@ class ServerProcess:
 
     def workers(self) -> list[int]:
         """The children that are Hypercorn workers: forked by the master, or spawned by
-        Hypercorn's reloader; not multiprocessing's resource tracker."""
+        the master for the reloader; not multiprocessing's resource tracker."""
         if self.process is None:
             return []
         children = self.children()

@@ -81,7 +81,7 @@ def command_line(pid: int) -> str | None:
 def server_role(pid: int, server_pids: Collection[int]) -> str:
     """What a process of a Python server's tree is: multiprocessing's "resource tracker", a
     Hypercorn "worker" (a child of another of `server_pids`: forked by the master, or spawned
-    by the reloader) or the "master"."""
+    for the reloader) or the "master"."""
     if "resource_tracker" in (command_line(pid) or ""):
         return "resource tracker"
     found = stat(pid)
