@@ -116,6 +116,19 @@ def test_with_the_reloader_a_changed_module_is_served_by_new_workers(tmp_path):
         assert master.stop() == 0
 
 
+def test_sighup_replaces_the_workers_and_the_master_keeps_serving(tmp_path):
+    master = start_master(tmp_path, workers=2, reload=False)
+    try:
+        first = set(master.workers())
+        os.kill(master.pid, signal.SIGHUP)
+        wait_until(lambda: not first & set(master.workers()), 30, "the old workers to go", 0.05)
+        wait_until(lambda: len(master.workers()) == 2, 30, "two new workers", 0.05)
+        wait_until(lambda: http_json(master.url).get("version") == 1, 30, "an answer", 0.05)
+        assert master.process.poll() is None
+    finally:
+        assert master.stop() == 0
+
+
 def http_json(url: str) -> dict:
     try:
         return httpx.get(url, timeout=2).json()

@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from hypercorn.config import Config
 
 logger = logging.getLogger(__name__)
-# The signals that stop a master: each of its workers ignores them and leaves stopping to it.
-STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+# The signals a master acts on (stop, stop, replace the workers): each of its workers ignores
+# them and leaves them to it.
+MASTER_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 # What every forked worker runs on, imported by the master with the service's own modules:
 # Hypercorn's worker and its event loop.
@@ -48,14 +49,14 @@ def tie_worker_to_master() -> None:
 
 
 def run_worker(**kwargs: Any) -> None:
-    """A worker process: the stop signals ignored (its master stops it through its event),
+    """A worker process: the master's signals ignored (it stops the worker through its event),
     the garbage collector on again (the master keeps it off while it imports and forks), then
     Hypercorn's uvloop worker with `kwargs`."""
     from hypercorn.asyncio.run import uvloop_worker
 
-    for signum in STOP_SIGNALS:
+    for signum in MASTER_SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked by the master (below)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, MASTER_SIGNALS)  # blocked by the master (below)
     signal.set_wakeup_fd(-1)  # a forked worker's signals are its own, not its master's
     gc.enable()
     uvloop_worker(**kwargs)
@@ -75,9 +76,10 @@ def serve_workers(config: Config, preload: Sequence[str]) -> int:
       lock and hung the master and its workers for ever. Here a handler only raises a flag
       and wakes the master's loop, which does the rest.
 
-    As in Hypercorn, SIGTERM or SIGINT stops every worker gracefully through one shared event;
-    a worker that exits with 0 is replaced, one that fails stops them all and its exit code is
-    the server's, for the process manager to restart it.
+    As in Hypercorn, SIGTERM or SIGINT stops every worker gracefully through one shared event,
+    and SIGHUP replaces them (gracefully too); a worker that exits with 0 is replaced, one that
+    fails stops them all and its exit code is the server's, for the process manager to restart
+    it.
     """
     # Python's recipe for forking (gc.freeze): no collection in the master while it imports
     # (an import makes tens of thousands of objects and hardly any garbage; a full collection
@@ -94,19 +96,25 @@ def serve_workers(config: Config, preload: Sequence[str]) -> int:
     context = multiprocessing.get_context("spawn" if reload else "fork")
     sockets = config.create_sockets()
     watched = files_to_watch() if reload else {}
-    stopping = False
+    stopping = restarting = False
 
+    # The handlers only raise a flag: the wake-up byte each signal writes ends the loop's wait.
     def stop(*_: object) -> None:
         nonlocal stopping
-        stopping = True  # the wake-up byte the signal writes ends the loop's wait (below)
+        stopping = True
+
+    def restart(*_: object) -> None:
+        nonlocal restarting
+        restarting = True
 
     shutdown_event = context.Event()
     workers: list[BaseProcess] = []
     exit_code = 0
     wake_up, woken = _wake_up_pipe()
     signal.set_wakeup_fd(woken)
-    for signum in STOP_SIGNALS:
-        signal.signal(signum, stop)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, restart)
     try:
         while not stopping:
             if len(workers) < config.workers:
@@ -122,11 +130,16 @@ def serve_workers(config: Config, preload: Sequence[str]) -> int:
                     exit_code = max(worker.exitcode, 1)  # killed by a signal: negative
             if exit_code != 0:
                 stopping = True
-            elif reload and not stopping and check_for_updates(watched):
-                logger.info("A source file changed: restarting the workers")
+            elif not stopping and (restarting or (reload and check_for_updates(watched))):
+                logger.info(
+                    "%s: restarting the workers",
+                    "SIGHUP" if restarting else "A source file changed",
+                )
+                restarting = False
                 _stop_workers(shutdown_event, workers)
                 shutdown_event = context.Event()  # the next workers' own
-                watched = files_to_watch()  # check_for_updates keeps the changed file's old time
+                if reload:  # check_for_updates keeps the changed file's old time
+                    watched = files_to_watch()
     finally:
         _stop_workers(shutdown_event, workers)
         signal.set_wakeup_fd(-1)
@@ -140,11 +153,11 @@ def serve_workers(config: Config, preload: Sequence[str]) -> int:
 def _start_workers(
     context: Any, config: Config, sockets: Any, shutdown_event: Any, workers: list[BaseProcess]
 ) -> None:
-    """Start workers until there are `config.workers`, with the stop signals held meanwhile:
+    """Start workers until there are `config.workers`, with the master's signals held meanwhile:
     a worker inherits the master's handlers (forked) or the signal mask (spawned), and must
     not act on a signal before it ignores them (run_worker); a signal for the master waits
     until the workers have started, instead of being lost."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    signal.pthread_sigmask(signal.SIG_BLOCK, MASTER_SIGNALS)
     try:
         gc.freeze()
         while len(workers) < config.workers:
@@ -155,7 +168,7 @@ def _start_workers(
             worker.start()
             workers.append(worker)
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, MASTER_SIGNALS)
 
 
 def _wake_up_pipe() -> tuple[int, int]:
