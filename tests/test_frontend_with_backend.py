@@ -14,6 +14,7 @@ from frontend.settings import Settings
 from quart import Quart
 from quart.typing import TestClientProtocol as QuartClient
 from testkit.pages import csrf_token_in, page
+from testkit.procfs import connections_to
 
 _numbers = itertools.count()
 
@@ -177,3 +178,18 @@ async def test_database_outage_is_a_503_and_recovers(browser, mysql_server, uniq
         await asyncio.sleep(0.1)  # poll interval, bounded by the deadline
     response = await post_form(browser, "/users/new", form)
     assert response.status_code == 303
+
+
+async def test_concurrent_pages_reuse_connections_and_stopping_closes_them(live_backend: str):
+    """The backend client's pools (frontend.lib.backend_client): many pages at once all
+    answer, over kept connections, and none is left open once the app stops serving."""
+    port = int(live_backend.rsplit(":", 1)[1])
+    app = create_app(Settings(backend_url=live_backend, secret_key="integration"))
+    async with app.test_app():
+        client = app.test_client()
+        for _burst in range(3):
+            pages = await asyncio.gather(*(client.get("/users") for _ in range(40)))
+            assert [response.status_code for response in pages] == [200] * 40
+        kept = connections_to(port)
+        assert 1 < kept <= 96
+    assert connections_to(port) == 0

@@ -105,3 +105,21 @@ def proportional_mib(pid: int) -> float:
             if line.startswith("Pss:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def connections_to(port: int) -> int:
+    """How many TCP connections of this very process to 127.0.0.1:`port` are established."""
+    mine = set()
+    for descriptor in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(descriptor)
+            if target.startswith("socket:["):
+                mine.add(target[len("socket:[") : -1])
+    established = 0
+    for line in Path("/proc/self/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        # remote address (0100007F is 127.0.0.1 in /proc's byte order), state 01: established
+        remote, state, inode = fields[2], fields[3], fields[9]
+        if remote == f"0100007F:{port:04X}" and state == "01" and inode in mine:
+            established += 1
+    return established
