@@ -93,7 +93,8 @@ class BackendClient:
     async def open(self) -> None:
         # One TLS context for every pool: each would load the CA bundle again (~25 ms apiece).
         # A plain-http backend (the internal network) has no TLS to verify, and needs none.
-        tls = httpx.create_ssl_context() if self.base_url.startswith("https://") else False
+        https = httpx.URL(self.base_url).scheme == "https"
+        tls = httpx.create_ssl_context() if https else False
         # A transport given (the tests' fake backend) does its own pooling, if any.
         self._pools = [self._new_pool(tls) for _ in range(1 if self._transport else POOLS)]
 
