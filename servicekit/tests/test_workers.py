@@ -104,14 +104,35 @@ def test_with_the_reloader_a_changed_module_is_served_by_new_workers(tmp_path):
     try:
         assert httpx.get(master.url).json()["version"] == 1
         [first_worker] = master.workers()
-        source = write_probe_app(tmp_path, 2)
-        later = source.stat().st_mtime + 2  # a later time than the one read at start, surely
-        os.utime(source, (later, later))
+        save(tmp_path / "probe_app.py", PROBE_APP.format(version=2))
         wait_until(
             lambda: http_json(master.url).get("version") == 2, 30, "the new code to answer", 0.1
         )
         assert master.workers() != [first_worker]
         assert master.process.poll() is None
+    finally:
+        assert master.stop() == 0
+
+
+def save(source: Path, text: str) -> None:
+    """Write `text` with a modification time later than any the master has seen."""
+    later = source.stat().st_mtime + 2
+    source.write_text(text)
+    os.utime(source, (later, later))
+
+
+def test_with_the_reloader_broken_code_waits_for_the_next_save(tmp_path):
+    master = start_master(tmp_path, workers=1, reload=True)
+    try:
+        source = tmp_path / "probe_app.py"
+        save(source, "VERSION = (\n")  # a file saved half-edited: the new worker cannot import it
+        wait_until(lambda: http_json(master.url) == {}, 30, "the broken code's worker to fail", 0.1)
+        wait_until(lambda: not master.workers(), 30, "no worker left", 0.1)
+        assert master.process.poll() is None  # the master waits, rather than stop
+
+        save(source, PROBE_APP.format(version=3))
+        wait_until(lambda: http_json(master.url).get("version") == 3, 30, "the fixed code", 0.1)
+        assert "A worker of the changed code failed" in master.log_text()
     finally:
         assert master.stop() == 0
 

@@ -70,11 +70,13 @@ def serve_workers(config: Config, preload: Sequence[str]) -> int:
       sooner (Hypercorn itself only spawns fresh interpreters, pgjones/hypercorn#71).
     - With `config.use_reloader` (development) they are spawned, to import the code afresh,
       and replaced whenever a module the master imported changes on disk (Hypercorn's own
-      check, once a second). Hypercorn's reloader stops on a signal by setting the workers'
-      event inside the signal handler: a second signal during that call, as the kernel sends
-      when a multi-threaded parent such as process-compose is killed, re-entered the event's
-      lock and hung the master and its workers for ever. Here a handler only raises a flag
-      and wakes the master's loop, which does the rest.
+      check, once a second). When the changed code's workers fail (a file saved half-edited),
+      the master waits for the next change instead of stopping. Hypercorn's reloader stops on
+      a signal by setting the workers' event inside the signal handler: a second signal
+      during that call, as the kernel sends when a multi-threaded parent such as
+      process-compose is killed, re-entered the event's lock and hung the master and its
+      workers for ever. Here a handler only raises a flag and wakes the master's loop, which
+      does the rest.
 
     As in Hypercorn, SIGTERM or SIGINT stops every worker gracefully through one shared event,
     and SIGHUP replaces them (gracefully too); a worker that exits with 0 is replaced, one that
@@ -97,6 +99,9 @@ def serve_workers(config: Config, preload: Sequence[str]) -> int:
     sockets = config.create_sockets()
     watched = files_to_watch() if reload else {}
     stopping = restarting = False
+    # With the reloader: a source file has changed since the start (`changed`), and the
+    # changed code's workers failed, so new ones wait for the next change (`waiting`).
+    changed = waiting = False
 
     # The handlers only raise a flag: the wake-up byte each signal writes ends the loop's wait.
     def stop(*_: object) -> None:
@@ -117,25 +122,36 @@ def serve_workers(config: Config, preload: Sequence[str]) -> int:
     signal.signal(signal.SIGHUP, restart)
     try:
         while not stopping:
-            if len(workers) < config.workers:
+            if len(workers) < config.workers and not waiting:
                 _start_workers(context, config, sockets, shutdown_event, workers)
                 if collecting:
                     gc.enable()
             ready = wait([wake_up, *(worker.sentinel for worker in workers)], 1 if reload else None)
             if wake_up in ready:
                 os.read(wake_up, 512)
-            for worker in [worker for worker in workers if worker.exitcode is not None]:
+            exited = [worker for worker in workers if worker.exitcode is not None]
+            for worker in exited:
                 workers.remove(worker)
-                if worker.exitcode != 0 and exit_code == 0:
-                    exit_code = max(worker.exitcode, 1)  # killed by a signal: negative
-            if exit_code != 0:
+            failure = next((worker.exitcode for worker in exited if worker.exitcode), 0)
+            if failure and changed:
+                # Code saved while being edited: wait for the next save, not for a restart.
+                logger.error(
+                    "A worker of the changed code failed (exit code %s): the workers start "
+                    "again when a source file changes",
+                    failure,
+                )
+                _stop_workers(shutdown_event, workers)
+                waiting = True
+            elif failure:
+                exit_code = max(failure, 1)  # killed by a signal: negative
                 stopping = True
             elif not stopping and (restarting or (reload and check_for_updates(watched))):
                 logger.info(
                     "%s: restarting the workers",
                     "SIGHUP" if restarting else "A source file changed",
                 )
-                restarting = False
+                changed = changed or not restarting
+                restarting = waiting = False
                 _stop_workers(shutdown_event, workers)
                 shutdown_event = context.Event()  # the next workers' own
                 if reload:  # check_for_updates keeps the changed file's old time
