@@ -14,6 +14,7 @@ import time
 import httpx
 import pytest
 from running_stack import LONG_RUNNING, ONE_SHOT, Stack
+from testkit.procfs import LISTENING, LOOPBACK, tcp_sockets
 from testkit.waiting import wait_until
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -61,14 +62,12 @@ def test_every_process_is_ready_and_supervised(stack: Stack) -> None:
 def test_services_listen_on_loopback_only(stack: Stack) -> None:
     for port in stack.ports.values():
         listeners = [
-            line.split()[1]
-            for path in ("/proc/net/tcp", "/proc/net/tcp6")
-            for line in open(path).read().splitlines()[1:]  # noqa: SIM115
-            if line.split()[3] == "0A" and int(line.split()[1].rsplit(":", 1)[1], 16) == port
+            found.local
+            for found in tcp_sockets()
+            if found.state == LISTENING and found.local_port == port
         ]
         assert listeners, f"nothing listens on {port}"
-        # 0100007F is 127.0.0.1 in /proc's byte order.
-        assert all(address.startswith("0100007F:") for address in listeners), listeners
+        assert all(address.startswith(f"{LOOPBACK}:") for address in listeners), listeners
 
 
 def test_create_edit_delete_through_the_pages(stack: Stack, browser_client: httpx.Client) -> None:

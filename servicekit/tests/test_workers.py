@@ -73,14 +73,15 @@ sys.exit(serve_workers(config, ["probe_app"]))
 """
 
 
-def write_probe_app(directory: Path, version: int) -> Path:
-    path = directory / "probe_app.py"
-    path.write_text(PROBE_APP.format(version=version))
-    return path
+def save(source: Path, text: str) -> None:
+    """Write `text` with a modification time later than any the master has seen."""
+    later = source.stat().st_mtime + 2
+    source.write_text(text)
+    os.utime(source, (later, later))
 
 
 def start_master(directory: Path, *, workers: int, reload: bool) -> ServerProcess:
-    write_probe_app(directory, 1)
+    (directory / "probe_app.py").write_text(PROBE_APP.format(version=1))
     search_path = os.pathsep.join([str(directory), os.environ.get("PYTHONPATH", "")])
     env = bare_environ(PYTHONPATH=search_path, WORKERS=str(workers), RELOAD=str(int(reload)))
     master = ServerProcess("master", [sys.executable, "-c", MASTER], env, directory / "log")
@@ -112,13 +113,6 @@ def test_with_the_reloader_a_changed_module_is_served_by_new_workers(tmp_path):
         assert master.process.poll() is None
     finally:
         assert master.stop() == 0
-
-
-def save(source: Path, text: str) -> None:
-    """Write `text` with a modification time later than any the master has seen."""
-    later = source.stat().st_mtime + 2
-    source.write_text(text)
-    os.utime(source, (later, later))
 
 
 def test_with_the_reloader_broken_code_waits_for_the_next_save(tmp_path):

@@ -43,9 +43,9 @@ def serve(
     settings: ServingSettings, config: Config, *, service: str, preload: Sequence[str] = ()
 ) -> int:
     """Run Hypercorn until it stops and every worker has exited, with the metrics directory
-    ready until then. Worker processes (several, or one with the reloader) are
-    run by servicekit.workers, forked from this process once it has imported the `preload`
-    modules, or spawned afresh to reload; a single worker without reload runs here."""
+    ready until then. Worker processes (several, or one with the reloader) are run by
+    servicekit.workers, forked from this process once it has imported the `preload` modules,
+    or spawned afresh to reload; a single worker without reload runs here."""
     from hypercorn.run import run
 
     with multiprocess_metrics_dir(settings.metrics, prefix=f"{service}-metrics-"):

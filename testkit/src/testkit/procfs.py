@@ -107,6 +107,34 @@ def proportional_mib(pid: int) -> float:
     return 0.0
 
 
+LOOPBACK = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it (hex, in the host's byte order)
+LISTENING, ESTABLISHED = "0A", "01"  # the states of proc(5)
+
+
+@dataclass(frozen=True)
+class TcpSocket:
+    """One line of /proc/net/tcp or tcp6; addresses as written there, `HEXADDRESS:HEXPORT`."""
+
+    local: str
+    remote: str
+    state: str
+    inode: str
+
+    @property
+    def local_port(self) -> int:
+        return int(self.local.rsplit(":", 1)[1], 16)
+
+
+def tcp_sockets() -> list[TcpSocket]:
+    """Every TCP socket (IPv4 and IPv6) of this network namespace."""
+    sockets = []
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(path).read_text().splitlines()[1:]:
+            fields = line.split()
+            sockets.append(TcpSocket(fields[1], fields[2], fields[3], fields[9]))
+    return sockets
+
+
 def connections_to(port: int) -> int:
     """How many TCP connections of this very process to 127.0.0.1:`port` are established."""
     mine = set()
@@ -115,11 +143,10 @@ def connections_to(port: int) -> int:
             target = os.readlink(descriptor)
             if target.startswith("socket:["):
                 mine.add(target[len("socket:[") : -1])
-    established = 0
-    for line in Path("/proc/self/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        # remote address (0100007F is 127.0.0.1 in /proc's byte order), state 01: established
-        remote, state, inode = fields[2], fields[3], fields[9]
-        if remote == f"0100007F:{port:04X}" and state == "01" and inode in mine:
-            established += 1
-    return established
+    return sum(
+        1
+        for found in tcp_sockets()
+        if found.remote == f"{LOOPBACK}:{port:04X}"
+        and found.state == ESTABLISHED
+        and found.inode in mine
+    )
